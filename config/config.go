@@ -1,0 +1,136 @@
+// Package config holds certstatus_exporter's configuration: its types, its
+// defaults and its validation, all in one place.
+package config
+
+import (
+	"crypto/x509"
+	"time"
+)
+
+// Config is the whole file. Keys follow the design's contract; new keys may be
+// added, existing ones are never renamed.
+type Config struct {
+	Primary     *Database   `yaml:"primary"`
+	Replicas    []Replica   `yaml:"replicas"`
+	Replication Replication `yaml:"replication"`
+	OCSP        OCSP        `yaml:"ocsp"`
+}
+
+// Database is a read-only connection. The password may live in PasswordFile so
+// that it stays out of the config file; it is read at every connect.
+type Database struct {
+	DSN          string `yaml:"dsn"`
+	PasswordFile string `yaml:"password_file"`
+}
+
+// Replica is one streaming standby, named for the replica label.
+type Replica struct {
+	Name     string `yaml:"name"`
+	Database `yaml:",inline"`
+	// Slot names the physical replication slot the replica streams from, if
+	// any; its safe_wal_size then gives the WAL headroom.
+	Slot string `yaml:"slot"`
+}
+
+// Replication tunes the replication probe.
+type Replication struct {
+	Interval Duration `yaml:"interval"`
+	Timeout  Duration `yaml:"timeout"`
+	// RateWindow is how far back the primary's WAL rate is measured.
+	RateWindow Duration `yaml:"rate_window"`
+	// History is how long the primary's positions are remembered, which caps
+	// the replay lag in seconds that can be told exactly.
+	History Duration `yaml:"history"`
+}
+
+// OCSP tunes the canary.
+type OCSP struct {
+	Interval Duration `yaml:"interval"`
+	SLA      Duration `yaml:"sla"`
+	Timeout  Duration `yaml:"timeout"`
+	// TrackFor is how long a certificate stays tracked after issuance.
+	TrackFor Duration `yaml:"track_for"`
+	// RecheckInterval is how often an authoritative certificate is asked again.
+	RecheckInterval Duration `yaml:"recheck_interval"`
+	MaxTracked      int      `yaml:"max_tracked"`
+	Issuers         []string `yaml:"issuers"`
+	Sources         []Source `yaml:"sources"`
+	Origins         []Origin `yaml:"origins"`
+
+	// IssuerCerts are the CA certificates read from Issuers during validation.
+	IssuerCerts []*x509.Certificate `yaml:"-"`
+}
+
+// Source types.
+const (
+	SourceSQL = "sql"
+	SourceDir = "dir"
+)
+
+// Source is where just-issued certificates come from.
+type Source struct {
+	Name     string `yaml:"name"`
+	Type     string `yaml:"type"`
+	Database `yaml:",inline"`
+	Query    string `yaml:"query"`
+	Path     string `yaml:"path"`
+}
+
+// Origin is one OCSP responder URL: a single origin node, or the CDN.
+type Origin struct {
+	Name string `yaml:"name"`
+	URL  string `yaml:"url"`
+	// Host overrides the Host header, to reach one origin node directly.
+	Host        string   `yaml:"host"`
+	Method      string   `yaml:"method"`
+	Timeout     Duration `yaml:"timeout"`
+	Concurrency int      `yaml:"concurrency"`
+	// CDN marks the public URL; its answers are compared with the origins'.
+	CDN bool `yaml:"cdn"`
+}
+
+// Defaults, applied by Load before validation.
+const (
+	DefaultReplicationInterval = 5 * time.Second
+	DefaultReplicationTimeout  = 3 * time.Second
+	DefaultRateWindow          = 5 * time.Minute
+	DefaultHistory             = 6 * time.Hour
+	DefaultOCSPInterval        = 15 * time.Second
+	DefaultSLA                 = 15 * time.Minute
+	DefaultOCSPTimeout         = 5 * time.Second
+	DefaultTrackFor            = 24 * time.Hour
+	DefaultRecheckInterval     = 5 * time.Minute
+	DefaultMaxTracked          = 200000
+	DefaultConcurrency         = 4
+)
+
+func (c *Config) applyDefaults() {
+	setDefault(&c.Replication.Interval, DefaultReplicationInterval)
+	setDefault(&c.Replication.Timeout, min(DefaultReplicationTimeout, c.Replication.Interval.D()))
+	setDefault(&c.Replication.RateWindow, DefaultRateWindow)
+	setDefault(&c.Replication.History, DefaultHistory)
+	o := &c.OCSP
+	setDefault(&o.Interval, DefaultOCSPInterval)
+	setDefault(&o.SLA, DefaultSLA)
+	setDefault(&o.Timeout, min(DefaultOCSPTimeout, o.Interval.D()))
+	setDefault(&o.TrackFor, DefaultTrackFor)
+	setDefault(&o.RecheckInterval, DefaultRecheckInterval)
+	if o.MaxTracked == 0 {
+		o.MaxTracked = DefaultMaxTracked
+	}
+	for i := range o.Origins {
+		setDefault(&o.Origins[i].Timeout, o.Timeout.D())
+		if o.Origins[i].Method == "" {
+			o.Origins[i].Method = "GET"
+		}
+		if o.Origins[i].Concurrency == 0 {
+			o.Origins[i].Concurrency = DefaultConcurrency
+		}
+	}
+}
+
+func setDefault(d *Duration, v time.Duration) {
+	if *d == 0 {
+		*d = Duration(v)
+	}
+}
