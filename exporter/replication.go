@@ -1,0 +1,242 @@
+package exporter
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/certstatus/certstatus_exporter/config"
+	"github.com/certstatus/certstatus_exporter/probes"
+)
+
+// replication runs the primary loop and one loop per replica.
+type replication struct {
+	cfg      config.Replication
+	primary  *primaryTarget // nil without a primary DSN
+	replicas []*replicaTarget
+}
+
+type primaryTarget struct {
+	probe *probes.PrimaryProbe
+	hist  *probes.History
+	key   string // identifies the primary across reloads
+
+	mu     sync.RWMutex
+	health health
+	status probes.PrimaryStatus
+}
+
+type replicaTarget struct {
+	name, slot string
+	probe      *probes.ReplicaProbe
+	hist       *probes.History
+	key        string
+
+	mu     sync.RWMutex
+	health health
+	view   probes.ReplicaView
+}
+
+// histories carries position histories across reloads, so that a reload
+// does not blank out lag in seconds or WAL rates.
+type histories map[string]*probes.History
+
+func (h histories) get(key string, cfg config.Replication) *probes.History {
+	if hist, ok := h[key]; ok {
+		return hist
+	}
+	return probes.NewHistory(cfg.History.D(), cfg.Interval.D())
+}
+
+func newReplication(cfg *config.Config, keep histories) *replication {
+	rc := cfg.Replication
+	r := &replication{cfg: rc}
+	if cfg.Primary != nil {
+		key := "primary\x00" + cfg.Primary.DSN
+		r.primary = &primaryTarget{
+			probe: probes.NewPrimaryProbe(*cfg.Primary, rc.Timeout.D()),
+			hist:  keep.get(key, rc), key: key, health: newHealth(),
+		}
+	}
+	for _, rep := range cfg.Replicas {
+		key := "replica\x00" + rep.Name + "\x00" + rep.DSN
+		r.replicas = append(r.replicas, &replicaTarget{
+			name: rep.Name, slot: rep.Slot,
+			probe: probes.NewReplicaProbe(rep.Database, rc.Timeout.D()),
+			hist:  keep.get(key, rc), key: key, health: newHealth(),
+		})
+	}
+	return r
+}
+
+func (r *replication) histories() histories {
+	h := histories{}
+	if r.primary != nil {
+		h[r.primary.key] = r.primary.hist
+	}
+	for _, t := range r.replicas {
+		h[t.key] = t.hist
+	}
+	return h
+}
+
+func (r *replication) start(ctx context.Context, wg *sync.WaitGroup, logger *slog.Logger) {
+	interval, timeout := r.cfg.Interval.D(), r.cfg.Timeout.D()
+	if p := r.primary; p != nil {
+		l := logger.With("probe", probePrimary)
+		every(ctx, wg, interval, timeout, l, func(ctx context.Context) { r.probePrimary(ctx, l) })
+	}
+	for _, t := range r.replicas {
+		l := logger.With("probe", probeReplica, "replica", t.name)
+		every(ctx, wg, interval, timeout, l, func(ctx context.Context) { r.probeReplica(ctx, t, l) })
+	}
+}
+
+func (r *replication) close() {
+	if r.primary != nil {
+		r.primary.probe.Close()
+	}
+	for _, t := range r.replicas {
+		t.probe.Close()
+	}
+}
+
+func (r *replication) probePrimary(ctx context.Context, logger *slog.Logger) {
+	p := r.primary
+	start := time.Now()
+	st, err := p.probe.Probe(ctx)
+	if err == nil {
+		p.hist.Add(start, st.FlushLSN)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	wasUp := p.health.up || !p.health.probed
+	p.health.record(start, err)
+	if err != nil {
+		if wasUp {
+			logger.Warn("primary probe failed", "reason", probes.Reason(err), "err", p.health.lastError)
+		}
+		return
+	}
+	p.status = st
+}
+
+// primarySnapshot is the primary's last status while it is up.
+func (r *replication) primarySnapshot() *probes.PrimaryStatus {
+	if r.primary == nil {
+		return nil
+	}
+	r.primary.mu.RLock()
+	defer r.primary.mu.RUnlock()
+	if !r.primary.health.up {
+		return nil
+	}
+	st := r.primary.status
+	return &st
+}
+
+func (r *replication) probeReplica(ctx context.Context, t *replicaTarget, logger *slog.Logger) {
+	start := time.Now()
+	st, err := t.probe.Probe(ctx)
+	var view probes.ReplicaView
+	if err == nil {
+		t.hist.Add(start, st.Position())
+		var primaryHist *probes.History
+		if r.primary != nil {
+			primaryHist = r.primary.hist
+		}
+		view = probes.Derive(probes.DeriveInput{
+			Replica: st, Primary: r.primarySnapshot(),
+			PrimaryHistory: primaryHist, ReplicaHistory: t.hist,
+			Slot: t.slot, RateWindow: r.cfg.RateWindow.D(), Now: start,
+		})
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	wasUp := t.health.up || !t.health.probed
+	t.health.record(start, err)
+	if err != nil {
+		if wasUp {
+			logger.Warn("replica probe failed", "reason", probes.Reason(err), "err", t.health.lastError)
+		}
+		return
+	}
+	if !wasUp {
+		logger.Info("replica probe recovered")
+	}
+	t.view = view
+}
+
+func (r *replication) collect(ch chan<- prometheus.Metric) {
+	if p := r.primary; p != nil {
+		p.mu.RLock()
+		ch <- boolGauge(primaryUp, p.health.up)
+		if p.health.up {
+			collectPrimary(ch, p.status, p.hist, r.cfg.RateWindow.D())
+		}
+		p.health.collect(ch, probePrimary, "primary")
+		p.mu.RUnlock()
+	}
+	for _, t := range r.replicas {
+		t.mu.RLock()
+		ch <- boolGauge(replicaUp, t.health.up, t.name)
+		if t.health.up {
+			collectReplica(ch, t.name, t.view)
+		}
+		t.health.collect(ch, probeReplica, t.name)
+		t.mu.RUnlock()
+	}
+}
+
+func collectPrimary(ch chan<- prometheus.Metric, s probes.PrimaryStatus, hist *probes.History, window time.Duration) {
+	ch <- gauge(primaryPosition, float64(s.FlushLSN))
+	ch <- gauge(primaryKeep, float64(s.WALKeepBytes))
+	ch <- gauge(primarySegmentSize, float64(s.SegmentSize))
+	if s.HasOldest {
+		ch <- gauge(primaryRetained, float64(s.RetainedBytes()))
+	}
+	if rate, ok := hist.Rate(window); ok {
+		ch <- gauge(primaryWALRate, rate)
+	}
+	senders := map[string]float64{}
+	for _, se := range s.Senders {
+		senders[se.State]++
+	}
+	for state, n := range senders {
+		ch <- gauge(primarySenders, n, state)
+	}
+	for _, sl := range s.Slots {
+		ch <- boolGauge(slotActive, sl.Active, sl.Name)
+		ch <- boolGauge(slotLost, sl.WALStatus == "lost", sl.Name)
+		safe := math.Inf(1)
+		if sl.SafeWALSize != nil {
+			safe = float64(*sl.SafeWALSize)
+		}
+		ch <- gauge(slotSafeWALSize, safe, sl.Name)
+	}
+}
+
+func collectReplica(ch chan<- prometheus.Metric, name string, v probes.ReplicaView) {
+	s := v.Status
+	ch <- boolGauge(replicaStreaming, s.Streaming(), name)
+	ch <- boolGauge(replicaReplayPaused, s.ReplayPaused, name)
+	if s.HasLastMessageAge {
+		ch <- gauge(replicaLastMsgAge, s.LastMessageAge.Seconds(), name)
+	}
+	ch <- gauge(replicaReplayLagSecs, v.ReplayLagSeconds, name)
+	if v.HasPrimary {
+		ch <- gauge(replicaReceiveLag, float64(v.ReceiveLagBytes), name)
+		ch <- gauge(replicaReplayLag, float64(v.ReplayLagBytes), name)
+	}
+	if v.HasHeadroom {
+		ch <- gauge(replicaHeadroom, v.HeadroomBytes, name)
+		ch <- boolGauge(replicaWALLost, v.WALLost, name)
+	}
+	if v.HasETA {
+		ch <- gauge(replicaLossETA, v.ETASeconds, name)
+	}
+}
