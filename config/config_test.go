@@ -93,10 +93,10 @@ func TestLoadUnreadableFile(t *testing.T) {
 
 func TestScrub(t *testing.T) {
 	for in, want := range map[string]string{
-		"postgres://u:p%40ss@h:5432/db":          "postgres://u:xxxxx@h:5432/db",
-		"host=h password=secret user=u":          "host=h password=xxxxx user=u",
-		"host=h password='two words' user=u":     "host=h password=xxxxx user=u",
-		"postgres://u@h/db":                      "postgres://u@h/db",
+		"postgres://u:p%40ss@h:5432/db":           "postgres://u:xxxxx@h:5432/db",
+		"host=h password=secret user=u":           "host=h password=xxxxx user=u",
+		"host=h password='two words' user=u":      "host=h password=xxxxx user=u",
+		"postgres://u@h/db":                       "postgres://u@h/db",
 		"cannot parse `postgres://a:b@h:x/db`: e": "cannot parse `postgres://a:xxxxx@h:x/db`: e",
 	} {
 		if got := Scrub(in); got != want {

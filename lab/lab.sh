@@ -10,6 +10,9 @@
 #   lab/lab.sh issue [N]          issue N certificates with signed OCSP rows
 #   lab/lab.sh issue-norow [N]    issue N certificates into certdb WITHOUT OCSP rows
 #   lab/lab.sh psql NODE [args]   psql as superuser on primary|replica-1|replica-2
+#   lab/lab.sh stop|start NODE    stop or start one PostgreSQL node
+#   lab/lab.sh freeze|thaw NODE   SIGSTOP / SIGCONT every process of a node
+#   lab/lab.sh rebuild NODE       re-clone a replica from the primary (after WAL loss)
 #
 # Settings (environment): LAB_DIR (default /tmp/certstatus-lab), LAB_PG_PORT
 # (primary; replicas follow, default 55432), LAB_OCSP_PORT (origin-1; origin-2
@@ -287,6 +290,24 @@ cmd_destroy() {
   log "destroyed $LAB_DIR"
 }
 
+node_pids() { # the postmaster and all its children
+  local pm
+  pm=$(head -1 "$LAB_DIR/$1/postmaster.pid")
+  echo "$pm" $(pgrep -P "$pm" || true)
+}
+
+cmd_rebuild() {
+  local node=$1
+  case "$node" in replica-*) ;; *) die "only replicas can be rebuilt" ;; esac
+  kill -CONT $(node_pids "$node") 2>/dev/null || true
+  pg_running "$node" && as_pg "$PG_BIN/pg_ctl" -D "$LAB_DIR/$node" -m immediate -w stop >/dev/null
+  rm -rf "${LAB_DIR:?}/$node"
+  init_replica "$node"
+  pg_start "$node"
+  wait_streaming
+  log "rebuilt $node"
+}
+
 cmd_status() {
   local node o
   for node in "${NODES[@]}"; do
@@ -345,5 +366,10 @@ case "${1:-}" in
   issue) cmd_issue "${2:-1}" 1 ;;
   issue-norow) cmd_issue "${2:-1}" 0 ;;
   psql) shift; node=${1:?node}; shift; psql_su "$node" -d certdb "$@" ;;
-  *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  stop) as_pg "$PG_BIN/pg_ctl" -D "$LAB_DIR/${2:?node}" -m fast -w stop >/dev/null ;;
+  start) pg_start "${2:?node}" ;;
+  freeze) kill -STOP $(node_pids "${2:?node}") ;;
+  thaw) kill -CONT $(node_pids "${2:?node}") ;;
+  rebuild) cmd_rebuild "${2:?node}" ;;
+  *) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -17,8 +17,8 @@ func cutScenario() DeriveInput {
 		rh.Add(at(float64(s)), LSN(min(1_000_000*s, 300_000_000)))
 	}
 	return DeriveInput{
-		Replica: ReplicaStatus{ReceiveLSN: 300_000_000, HasReceive: true, ReplayLSN: 300_000_000},
-		Primary: &PrimaryStatus{FlushLSN: 600_000_000, SegmentSize: seg16, OldestSegment: SegmentStart(250_000_000, seg16), HasOldest: true},
+		Replica:        ReplicaStatus{ReceiveLSN: 300_000_000, HasReceive: true, ReplayLSN: 300_000_000},
+		Primary:        &PrimaryStatus{FlushLSN: 600_000_000, SegmentSize: seg16, OldestSegment: SegmentStart(250_000_000, seg16), HasOldest: true},
 		PrimaryHistory: ph, ReplicaHistory: rh, RateWindow: 5 * time.Minute, Now: at(600),
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 
 	"github.com/certstatus/certstatus_exporter/config"
 )
@@ -105,6 +106,12 @@ func (c *dbConn) get(ctx context.Context) (*pgx.Conn, error) {
 	// No server-side prepared statements: one round trip per query or batch,
 	// and it works through transaction-mode poolers.
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	// On a deadline, just fail the socket: no CancelRequest on a new
+	// connection to a server that may be frozen; statement_timeout ends the
+	// server's side.
+	cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: pc.Conn()}
+	}
 	dial := cfg.DialFunc
 	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		nc, err := dial(ctx, network, addr)

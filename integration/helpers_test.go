@@ -1,0 +1,127 @@
+// Package integration runs certstatus_exporter against the real lab:
+// PostgreSQL primary and streaming replicas, cfssl OCSP origins.
+package integration
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/promslog"
+
+	"github.com/certstatus/certstatus_exporter/config"
+	"github.com/certstatus/certstatus_exporter/exporter"
+	"github.com/certstatus/certstatus_exporter/lab/labtest"
+)
+
+// labConfig writes a config for the lab with the given extra YAML and loads it.
+func labConfig(t *testing.T, lab *labtest.Lab, extra string) *config.Config {
+	t.Helper()
+	e := lab.Env
+	yml := fmt.Sprintf(`primary:
+  dsn: %q
+  password_file: %s
+replicas:
+  - name: replica-1
+    dsn: %q
+    password_file: %s
+  - name: replica-2
+    dsn: %q
+    password_file: %s
+replication:
+  interval: 1s
+  timeout: 500ms
+  rate_window: 10s
+  history: 10m
+%s`, e["LAB_PRIMARY_DSN"], e["LAB_PASSWORD_FILE"], e["LAB_REPLICA1_DSN"], e["LAB_PASSWORD_FILE"],
+		e["LAB_REPLICA2_DSN"], e["LAB_PASSWORD_FILE"], extra)
+	path := filepath.Join(t.TempDir(), "certstatus.yml")
+	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatalf("lab config: %v", err)
+	}
+	return cfg
+}
+
+// startExporter runs an exporter in-process with a fresh registry.
+func startExporter(t *testing.T, cfg *config.Config) *prometheus.Registry {
+	t.Helper()
+	exp := exporter.New(promslog.NewNopLogger())
+	exp.ApplyConfig(cfg)
+	t.Cleanup(exp.Stop)
+	return exporter.NewRegistry(exp)
+}
+
+// value reads one sample; ok is false when the series is absent.
+func value(t *testing.T, reg prometheus.Gatherer, name string, labels ...string) (float64, bool) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range mf.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				if labelValue(m, labels[i]) != labels[i+1] {
+					continue metrics
+				}
+			}
+			switch {
+			case m.Gauge != nil:
+				return m.Gauge.GetValue(), true
+			case m.Counter != nil:
+				return m.Counter.GetValue(), true
+			case m.Untyped != nil:
+				return m.Untyped.GetValue(), true
+			}
+		}
+	}
+	return math.NaN(), false
+}
+
+func labelValue(m *dto.Metric, name string) string {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name {
+			return l.GetValue()
+		}
+	}
+	return ""
+}
+
+// must reads a sample that has to be present.
+func must(t *testing.T, reg prometheus.Gatherer, name string, labels ...string) float64 {
+	t.Helper()
+	v, ok := value(t, reg, name, labels...)
+	if !ok {
+		t.Fatalf("%s%v is absent", name, labels)
+	}
+	return v
+}
+
+// eventually retries cond every 200ms until it returns nil or timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for {
+		if err = cond(); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s: %v", what, timeout, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
