@@ -1,0 +1,39 @@
+# The two commands: `make demo` and `make test`.
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BRANCH    ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+VPKG      := github.com/prometheus/common/version
+LDFLAGS   := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $(VPKG).Branch=$(BRANCH) \
+             -X $(VPKG).BuildUser=$(shell id -un)@$(shell hostname) -X $(VPKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
+
+.PHONY: build demo demo-down test unit deps lab-up lab-down lab-destroy
+
+build:
+	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o certstatus_exporter .
+
+## demo: lab + exporter, prints the URLs
+demo:
+	@bash scripts/demo.sh
+
+demo-down:
+	@bash scripts/demo.sh down
+
+## test: unit + integration tests (the integration tests bring the lab up)
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -p 1 -timeout 25m ./...
+
+## unit: only the fast tests, no lab
+unit:
+	$(GO) test -short ./...
+
+deps:
+	@bash scripts/deps.sh
+
+lab-up:
+	@bash lab/lab.sh up
+lab-down:
+	@bash lab/lab.sh down
+lab-destroy:
+	@bash lab/lab.sh destroy
