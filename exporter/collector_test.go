@@ -22,7 +22,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 type collectorFunc func(chan<- prometheus.Metric)
 
 func (f collectorFunc) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(f, ch) }
-func (f collectorFunc) Collect(ch chan<- prometheus.Metric)  { f(ch) }
+func (f collectorFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }
 
 // fixedReplication is a replication state as the loops would leave it: the
 // primary up with a slot, replica-1 cut off, replica-2 down.

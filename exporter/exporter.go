@@ -32,19 +32,19 @@ func New(logger *slog.Logger) *Exporter {
 	return &Exporter{logger: logger}
 }
 
-// ApplyConfig stops the running loops and starts new ones for cfg, keeping
-// position histories of targets that are still configured.
+// ApplyConfig stops the running loops and starts new ones for cfg. Targets
+// whose settings did not change keep their connection, history and values.
 func (e *Exporter) ApplyConfig(cfg *config.Config) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	keep := histories{}
+	next := newReplication(cfg, e.repl)
+	e.stopLoops()
 	if e.repl != nil {
-		keep = e.repl.histories()
+		e.repl.closeUnused(next)
 	}
-	e.stopLocked()
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cfg, e.cancel, e.wg = cfg, cancel, &sync.WaitGroup{}
-	e.repl = newReplication(cfg, keep)
+	e.repl = next
 	e.repl.start(ctx, e.wg, e.logger)
 	e.reloadOK, e.reloadAt = true, time.Now()
 	e.logger.Info("configuration applied", "replicas", len(cfg.Replicas), "primary", cfg.Primary != nil,
@@ -62,16 +62,18 @@ func (e *Exporter) ReloadFailed() {
 func (e *Exporter) Stop() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.stopLocked()
+	e.stopLoops()
+	if e.repl != nil {
+		e.repl.closeUnused(nil)
+	}
 }
 
-func (e *Exporter) stopLocked() {
+func (e *Exporter) stopLoops() {
 	if e.cancel == nil {
 		return
 	}
 	e.cancel()
 	e.wg.Wait()
-	e.repl.close()
 	e.cancel = nil
 }
 

@@ -2,6 +2,7 @@ package exporter
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math"
 	"sync"
@@ -41,47 +42,53 @@ type replicaTarget struct {
 	view   probes.ReplicaView
 }
 
-// histories carries position histories across reloads, so that a reload
-// does not blank out lag in seconds or WAL rates.
-type histories map[string]*probes.History
-
-func (h histories) get(key string, cfg config.Replication) *probes.History {
-	if hist, ok := h[key]; ok {
-		return hist
-	}
-	return probes.NewHistory(cfg.History.D(), cfg.Interval.D())
+// targetKey identifies a target across reloads: one whose settings did not
+// change keeps its connection, history, health and last values.
+func targetKey(kind, name string, db config.Database, rc config.Replication, slot string) string {
+	return fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s", kind, name, db.DSN, db.PasswordFile, slot, rc.Timeout.D(), rc.History.D())
 }
 
-func newReplication(cfg *config.Config, keep histories) *replication {
+// newReplication builds the targets for cfg, reusing the unchanged ones of
+// old (which may be nil).
+func newReplication(cfg *config.Config, old *replication) *replication {
 	rc := cfg.Replication
 	r := &replication{cfg: rc}
 	if cfg.Primary != nil {
-		key := "primary\x00" + cfg.Primary.DSN
-		r.primary = &primaryTarget{
-			probe: probes.NewPrimaryProbe(*cfg.Primary, rc.Timeout.D()),
-			hist:  keep.get(key, rc), key: key, health: newHealth(),
+		key := targetKey(probePrimary, "", *cfg.Primary, rc, "")
+		if old != nil && old.primary != nil && old.primary.key == key {
+			r.primary = old.primary
+		} else {
+			r.primary = &primaryTarget{
+				probe: probes.NewPrimaryProbe(*cfg.Primary, rc.Timeout.D()),
+				hist:  probes.NewHistory(rc.History.D(), rc.Interval.D()), key: key, health: newHealth(),
+			}
 		}
 	}
 	for _, rep := range cfg.Replicas {
-		key := "replica\x00" + rep.Name + "\x00" + rep.DSN
+		key := targetKey(probeReplica, rep.Name, rep.Database, rc, rep.Slot)
+		if t := old.replica(key); t != nil {
+			r.replicas = append(r.replicas, t)
+			continue
+		}
 		r.replicas = append(r.replicas, &replicaTarget{
 			name: rep.Name, slot: rep.Slot,
 			probe: probes.NewReplicaProbe(rep.Database, rc.Timeout.D()),
-			hist:  keep.get(key, rc), key: key, health: newHealth(),
+			hist:  probes.NewHistory(rc.History.D(), rc.Interval.D()), key: key, health: newHealth(),
 		})
 	}
 	return r
 }
 
-func (r *replication) histories() histories {
-	h := histories{}
-	if r.primary != nil {
-		h[r.primary.key] = r.primary.hist
+func (r *replication) replica(key string) *replicaTarget {
+	if r == nil {
+		return nil
 	}
 	for _, t := range r.replicas {
-		h[t.key] = t.hist
+		if t.key == key {
+			return t
+		}
 	}
-	return h
+	return nil
 }
 
 func (r *replication) start(ctx context.Context, wg *sync.WaitGroup, logger *slog.Logger) {
@@ -96,12 +103,16 @@ func (r *replication) start(ctx context.Context, wg *sync.WaitGroup, logger *slo
 	}
 }
 
-func (r *replication) close() {
-	if r.primary != nil {
+// closeUnused closes the connections of targets that next does not reuse
+// (next may be nil: close all).
+func (r *replication) closeUnused(next *replication) {
+	if r.primary != nil && (next == nil || next.primary != r.primary) {
 		r.primary.probe.Close()
 	}
 	for _, t := range r.replicas {
-		t.probe.Close()
+		if next.replica(t.key) != t {
+			t.probe.Close()
+		}
 	}
 }
 
@@ -139,6 +150,18 @@ func (r *replication) primarySnapshot() *probes.PrimaryStatus {
 	return &st
 }
 
+func (p *primaryTarget) probed() bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.health.probed
+}
+
+func (t *replicaTarget) probed() bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.health.probed
+}
+
 func (r *replication) probeReplica(ctx context.Context, t *replicaTarget, logger *slog.Logger) {
 	start := time.Now()
 	st, err := t.probe.Probe(ctx)
@@ -172,7 +195,9 @@ func (r *replication) probeReplica(ctx context.Context, t *replicaTarget, logger
 }
 
 func (r *replication) collect(ch chan<- prometheus.Metric) {
-	if p := r.primary; p != nil {
+	// A target not yet probed is absent rather than down: a start or a
+	// reload must not look like an outage.
+	if p := r.primary; p != nil && p.probed() {
 		p.mu.RLock()
 		ch <- boolGauge(primaryUp, p.health.up)
 		if p.health.up {
@@ -182,6 +207,9 @@ func (r *replication) collect(ch chan<- prometheus.Metric) {
 		p.mu.RUnlock()
 	}
 	for _, t := range r.replicas {
+		if !t.probed() {
+			continue
+		}
 		t.mu.RLock()
 		ch <- boolGauge(replicaUp, t.health.up, t.name)
 		if t.health.up {

@@ -18,10 +18,13 @@ import (
 func TestReplicationIdlePrimary(t *testing.T) {
 	lab := labtest.Up(t)
 	reg := startExporter(t, labConfig(t, lab, ""))
-	eventually(t, 10*time.Second, "replicas caught up", func() error {
+	eventually(t, 10*time.Second, "replicas caught up, rates measured", func() error {
 		for _, r := range []string{"replica-1", "replica-2"} {
 			if v, _ := value(t, reg, "certstatus_replica_replay_lag_bytes", "replica", r); v != 0 {
 				return fmt.Errorf("%s replay lag %v bytes", r, v)
+			}
+			if _, ok := value(t, reg, "certstatus_replica_wal_loss_eta_seconds", "replica", r); !ok {
+				return fmt.Errorf("%s has no ETA yet (needs two samples)", r)
 			}
 		}
 		return nil

@@ -107,9 +107,11 @@ func eta(v ReplicaView, in DeriveInput) (float64, bool) {
 	if !ok1 || !ok2 {
 		return 0, false
 	}
+	// A replica that has everything is not falling behind. Otherwise the two
+	// rates are sampled moments apart, so a gap growing at under 1% of the
+	// primary's rate is noise (and would take 100x the retention anyway).
 	closing := primaryRate - replicaRate
-	// Below 1 byte/s the gap is not really growing (sampling noise).
-	if closing < 1 {
+	if v.ReceiveLagBytes == 0 || closing < max(1, primaryRate/100) {
 		return math.Inf(1), true
 	}
 	return v.HeadroomBytes / closing, true

@@ -120,3 +120,32 @@ func TestDeriveWithoutPrimary(t *testing.T) {
 		t.Errorf("all received replayed: lag %v, want 0", v.ReplayLagSeconds)
 	}
 }
+
+// On an idle primary a checkpoint record moves the position a little, and the
+// two histories are sampled moments apart: that noise is not a finite ETA.
+func TestDeriveIdleNoiseIsNotAnETA(t *testing.T) {
+	ph, rh := NewHistory(time.Hour, time.Second), NewHistory(time.Hour, time.Second)
+	ph.Add(at(0), 1000)
+	rh.Add(at(0.4), 1000)
+	ph.Add(at(10), 1120) // a checkpoint record
+	rh.Add(at(9.9), 1000)
+	in := DeriveInput{
+		Replica:        ReplicaStatus{ReceiveLSN: 1120, HasReceive: true, ReplayLSN: 1120},
+		Primary:        &PrimaryStatus{FlushLSN: 1120, SegmentSize: seg16, OldestSegment: 0, HasOldest: true},
+		PrimaryHistory: ph, ReplicaHistory: rh, RateWindow: time.Minute, Now: at(10),
+	}
+	if v := Derive(in); !math.IsInf(v.ETASeconds, 1) {
+		t.Errorf("caught-up replica: ETA %v, want +Inf", v.ETASeconds)
+	}
+	// Behind by a little, but keeping pace within 1%: still +Inf.
+	ph2, rh2 := NewHistory(time.Hour, time.Second), NewHistory(time.Hour, time.Second)
+	ph2.Add(at(0), 0)
+	ph2.Add(at(100), 100_000_000)
+	rh2.Add(at(0), 0)
+	rh2.Add(at(100), 99_500_000)
+	in.PrimaryHistory, in.ReplicaHistory = ph2, rh2
+	in.Primary.FlushLSN, in.Replica.ReceiveLSN, in.Replica.ReplayLSN = 100_000_000, 99_500_000, 99_500_000
+	if v := Derive(in); !math.IsInf(v.ETASeconds, 1) {
+		t.Errorf("replica keeping pace within 0.5%%: ETA %v, want +Inf", v.ETASeconds)
+	}
+}

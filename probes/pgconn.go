@@ -35,7 +35,7 @@ type ProbeError struct {
 	Err    error
 }
 
-func (e *ProbeError) Error() string { return config.Scrub(e.Reason + ": " + e.Err.Error()) }
+func (e *ProbeError) Error() string { return config.Scrub(e.Err.Error()) }
 func (e *ProbeError) Unwrap() error { return e.Err }
 
 // Reason classifies any error into one of FailureReasons.
