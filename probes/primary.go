@@ -75,9 +75,9 @@ func (p *PrimaryProbe) Probe(ctx context.Context) (PrimaryStatus, error) {
 		return PrimaryStatus{}, err
 	}
 	b := &pgx.Batch{}
-	b.Queue(primaryQuery)
-	b.Queue(slotsQuery)
-	b.Queue(sendersQuery)
+	for _, q := range PrimaryQueries {
+		b.Queue(q)
+	}
 	res := conn.SendBatch(ctx, b)
 	s, err := readPrimary(res)
 	if cerr := res.Close(); err == nil {
@@ -150,6 +150,9 @@ func readPrimary(res pgx.BatchResults) (PrimaryStatus, error) {
 	rows.Close()
 	return s, rows.Err()
 }
+
+// PrimaryQueries are sent together as one batch, in this order.
+var PrimaryQueries = []string{primaryQuery, slotsQuery, sendersQuery}
 
 // RoundTrips counts requests sent to the primary so far.
 func (p *PrimaryProbe) RoundTrips() int64 { return p.db.RoundTrips() }

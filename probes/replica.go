@@ -42,9 +42,9 @@ func (s ReplicaStatus) Position() LSN {
 // ErrNotInRecovery: the "replica" is a primary (promoted, or misconfigured).
 var ErrNotInRecovery = errors.New("server is not in recovery: it is not a replica")
 
-// One round trip. Functions rather than pg_stat_wal_receiver's LSN columns,
+// ReplicaQuery is the replica probe's only query: one round trip. Functions rather than pg_stat_wal_receiver's LSN columns,
 // which were renamed in PostgreSQL 14 (received_lsn -> flushed_lsn); valid on 13-17.
-const replicaQuery = `SELECT pg_is_in_recovery(),
+const ReplicaQuery = `SELECT pg_is_in_recovery(),
   pg_last_wal_receive_lsn()::text,
   pg_last_wal_replay_lsn()::text,
   pg_last_xact_replay_timestamp(),
@@ -76,7 +76,7 @@ func (p *ReplicaProbe) Probe(ctx context.Context) (ReplicaStatus, error) {
 		status          sql.NullString
 		lastMsgAge      sql.NullFloat64
 	)
-	err = conn.QueryRow(ctx, replicaQuery).Scan(&inRecovery, &receive, &replay, &lastReplay,
+	err = conn.QueryRow(ctx, ReplicaQuery).Scan(&inRecovery, &receive, &replay, &lastReplay,
 		&s.ReplayPaused, &status, &lastMsgAge, &s.At)
 	if err != nil {
 		return ReplicaStatus{}, p.db.fail(err)
