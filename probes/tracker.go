@@ -1,0 +1,233 @@
+package probes
+
+import (
+	"container/heap"
+	"math/big"
+	"sync"
+	"time"
+)
+
+// Tracker holds every just-issued certificate being watched and, per origin,
+// what that origin last said about it. Memory is bounded: at most max
+// certificates, the oldest by issuance evicted first. Safe for concurrent use.
+type Tracker struct {
+	mu       sync.Mutex
+	certs    map[certKey]*tracked
+	byIssued issuedHeap
+	origins  int
+	max      int
+	evicted  uint64
+}
+
+type certKey struct {
+	issuer int
+	serial string // big-endian bytes
+}
+
+// tracked is one certificate. Times are Unix nanoseconds to keep it small.
+type tracked struct {
+	key      certKey
+	issuedAt int64
+	origins  []originState
+}
+
+type originState struct {
+	lastCheck  int64
+	firstAuth  int64 // 0 until the first good or revoked answer
+	thisUpdate int64
+	nextUpdate int64
+	result     uint8 // 1 + index into OCSPResults; 0 before the first answer
+}
+
+func (s originState) authoritative() bool {
+	return s.result > 0 && Authoritative(OCSPResults[s.result-1])
+}
+
+// NewTracker tracks at most max certificates for the given number of origins.
+func NewTracker(origins, max int) *Tracker {
+	return &Tracker{certs: map[certKey]*tracked{}, origins: origins, max: max}
+}
+
+// Add starts tracking c; false if it is already tracked.
+func (t *Tracker) Add(c IssuedCert) bool {
+	key := certKey{c.Issuer, string(c.Serial.Bytes())}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.certs[key]; ok {
+		return false
+	}
+	tc := &tracked{key: key, issuedAt: c.IssuedAt.UnixNano(), origins: make([]originState, t.origins)}
+	t.certs[key] = tc
+	heap.Push(&t.byIssued, tc)
+	for len(t.certs) > t.max {
+		old := heap.Pop(&t.byIssued).(*tracked)
+		delete(t.certs, old.key)
+		t.evicted++
+	}
+	return true
+}
+
+// Has reports whether a certificate is tracked.
+func (t *Tracker) Has(issuer int, serial *big.Int) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.certs[certKey{issuer, string(serial.Bytes())}]
+	return ok
+}
+
+// Expire stops tracking certificates issued before cutoff.
+func (t *Tracker) Expire(cutoff time.Time) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for len(t.byIssued) > 0 && t.byIssued[0].issuedAt < cutoff.UnixNano() {
+		old := heap.Pop(&t.byIssued).(*tracked)
+		delete(t.certs, old.key)
+		n++
+	}
+	return n
+}
+
+// Len is how many certificates are tracked; Evicted how many were dropped
+// because max was reached.
+func (t *Tracker) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.certs)
+}
+
+// Evicted counts certificates dropped for room.
+func (t *Tracker) Evicted() uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.evicted
+}
+
+// Due is a certificate an origin should be asked about now.
+type Due struct {
+	Issuer   int
+	Serial   *big.Int
+	IssuedAt time.Time
+}
+
+// Due lists what origin o should be asked now: every certificate not yet
+// authoritative there, and authoritative ones last asked recheck ago.
+func (t *Tracker) Due(o int, now time.Time, recheck time.Duration) []Due {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []Due
+	limit := now.Add(-recheck).UnixNano()
+	for _, c := range t.certs {
+		s := c.origins[o]
+		if s.authoritative() && s.lastCheck > limit {
+			continue
+		}
+		out = append(out, Due{Issuer: c.key.issuer, Serial: new(big.Int).SetBytes([]byte(c.key.serial)), IssuedAt: time.Unix(0, c.issuedAt)})
+	}
+	return out
+}
+
+// Record stores origin o's answer about a certificate. It returns how long
+// after issuance the first authoritative answer came (ok=false otherwise).
+func (t *Tracker) Record(o int, d Due, res OCSPResult, at time.Time) (timeToAuth time.Duration, first bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c, ok := t.certs[certKey{d.Issuer, string(d.Serial.Bytes())}]
+	if !ok {
+		return 0, false // expired or evicted meanwhile
+	}
+	s := &c.origins[o]
+	s.lastCheck = at.UnixNano()
+	s.result = resultIndex(res.Result)
+	if !Authoritative(res.Result) {
+		return 0, false
+	}
+	s.thisUpdate, s.nextUpdate = res.ThisUpdate.UnixNano(), res.NextUpdate.UnixNano()
+	if s.firstAuth != 0 {
+		return 0, false
+	}
+	s.firstAuth = at.UnixNano()
+	return max(at.Sub(time.Unix(0, c.issuedAt)), 0), true
+}
+
+func resultIndex(r string) uint8 {
+	for i, x := range OCSPResults {
+		if x == r {
+			return uint8(i + 1)
+		}
+	}
+	return 0
+}
+
+// OriginStats summarises one origin's view of all tracked certificates.
+type OriginStats struct {
+	Pending, Authoritative, Overdue int
+	// Over the certificates whose latest answer here is authoritative.
+	OldestThisUpdate, NewestThisUpdate, EarliestNextUpdate time.Time
+	// CDN only: certificates where some origin is authoritative but the CDN
+	// is not, and where the CDN's thisUpdate is older than an origin's.
+	CDNWorseStatus, CDNOlderThisUpdate int
+}
+
+// Stats computes origin o's summary. sla: a certificate older than this
+// without an authoritative answer here is overdue. compareWith, for a CDN,
+// lists the origins whose answers it should match.
+func (t *Tracker) Stats(o int, now time.Time, sla time.Duration, compareWith []int) OriginStats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var st OriginStats
+	deadline := now.Add(-sla).UnixNano()
+	var oldest, newest, earliestNext int64
+	for _, c := range t.certs {
+		s := c.origins[o]
+		switch {
+		case s.authoritative():
+			st.Authoritative++
+			if oldest == 0 || s.thisUpdate < oldest {
+				oldest = s.thisUpdate
+			}
+			newest = max(newest, s.thisUpdate)
+			if earliestNext == 0 || s.nextUpdate < earliestNext {
+				earliestNext = s.nextUpdate
+			}
+		case c.issuedAt < deadline:
+			st.Overdue++
+		default:
+			st.Pending++
+		}
+		for _, other := range compareWith {
+			os := c.origins[other]
+			if !os.authoritative() {
+				continue
+			}
+			if !s.authoritative() && s.result != 0 {
+				st.CDNWorseStatus++
+				break
+			}
+			if s.authoritative() && s.thisUpdate < os.thisUpdate {
+				st.CDNOlderThisUpdate++
+				break
+			}
+		}
+	}
+	if oldest != 0 {
+		st.OldestThisUpdate, st.NewestThisUpdate, st.EarliestNextUpdate = time.Unix(0, oldest), time.Unix(0, newest), time.Unix(0, earliestNext)
+	}
+	return st
+}
+
+// issuedHeap orders tracked certificates by issuance, oldest first.
+type issuedHeap []*tracked
+
+func (h issuedHeap) Len() int           { return len(h) }
+func (h issuedHeap) Less(i, j int) bool { return h[i].issuedAt < h[j].issuedAt }
+func (h issuedHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *issuedHeap) Push(x any)        { *h = append(*h, x.(*tracked)) }
+func (h *issuedHeap) Pop() any {
+	old := *h
+	n := len(old)
+	tc := old[n-1]
+	old[n-1] = nil
+	*h = old[:n-1]
+	return tc
+}
