@@ -18,9 +18,12 @@ import (
 type Exporter struct {
 	logger *slog.Logger
 
+	ocspMetrics *ocspMetrics
+
 	mu       sync.RWMutex
 	cfg      *config.Config
 	repl     *replication
+	canary   *canary // nil without OCSP origins
 	cancel   context.CancelFunc
 	wg       *sync.WaitGroup
 	reloadOK bool
@@ -29,7 +32,7 @@ type Exporter struct {
 
 // New returns an exporter with nothing running; ApplyConfig starts it.
 func New(logger *slog.Logger) *Exporter {
-	return &Exporter{logger: logger}
+	return &Exporter{logger: logger, ocspMetrics: newOCSPMetrics()}
 }
 
 // ApplyConfig stops the running loops and starts new ones for cfg. Targets
@@ -42,13 +45,56 @@ func (e *Exporter) ApplyConfig(cfg *config.Config) {
 	if e.repl != nil {
 		e.repl.closeUnused(next)
 	}
+	e.applyCanary(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cfg, e.cancel, e.wg = cfg, cancel, &sync.WaitGroup{}
 	e.repl = next
 	e.repl.start(ctx, e.wg, e.logger)
+	if e.canary != nil {
+		e.canary.start(ctx, e.wg, e.logger)
+	}
 	e.reloadOK, e.reloadAt = true, time.Now()
 	e.logger.Info("configuration applied", "replicas", len(cfg.Replicas), "primary", cfg.Primary != nil,
 		"origins", len(cfg.OCSP.Origins), "sources", len(cfg.OCSP.Sources))
+}
+
+// applyCanary keeps the canary (and what it tracks) when the OCSP section
+// did not change, and rebuilds it otherwise. Loops are stopped.
+func (e *Exporter) applyCanary(cfg *config.Config) {
+	if e.canary.sameConfig(cfg) {
+		return
+	}
+	if old := e.canary; old != nil {
+		old.close()
+		e.ocspMetrics.forget(removedNames(old.cfg, cfg.OCSP))
+	}
+	c, err := newCanary(cfg, e.ocspMetrics)
+	if err != nil {
+		e.logger.Error("OCSP canary not started", "err", err)
+	}
+	e.canary = c
+}
+
+// removedNames lists origins and sources in old but not in next.
+func removedNames(old, next config.OCSP) (origins, sources []string) {
+	keep := map[string]bool{}
+	for _, o := range next.Origins {
+		keep["o\x00"+o.Name] = true
+	}
+	for _, s := range next.Sources {
+		keep["s\x00"+s.Name] = true
+	}
+	for _, o := range old.Origins {
+		if !keep["o\x00"+o.Name] {
+			origins = append(origins, o.Name)
+		}
+	}
+	for _, s := range old.Sources {
+		if !keep["s\x00"+s.Name] {
+			sources = append(sources, s.Name)
+		}
+	}
+	return origins, sources
 }
 
 // ReloadFailed records a refused configuration; the running one stays.
@@ -65,6 +111,9 @@ func (e *Exporter) Stop() {
 	e.stopLoops()
 	if e.repl != nil {
 		e.repl.closeUnused(nil)
+	}
+	if e.canary != nil {
+		e.canary.close()
 	}
 }
 
@@ -83,12 +132,17 @@ var allDescs = []*prometheus.Desc{
 	primaryUp, primaryPosition, primaryRetained, primaryKeep, primarySegmentSize, primaryWALRate, primarySenders,
 	slotSafeWALSize, slotActive, slotLost,
 	probeLastSuccess, probeDuration, probeFailures, configReloadOK, configReloadTime,
+	ocspCertificates, ocspOriginUp, ocspOldestThis, ocspNewestThis, ocspEarliestNext, ocspCDNDisagree,
+	ocspTracked, sourceUp,
 }
 
 // Describe implements prometheus.Collector.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range allDescs {
 		ch <- d
+	}
+	for _, c := range e.ocspMetrics.collectors() {
+		c.Describe(ch)
 	}
 }
 
@@ -102,6 +156,12 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	}
 	if e.repl != nil {
 		e.repl.collect(ch)
+	}
+	if e.canary != nil {
+		e.canary.collect(ch)
+	}
+	for _, c := range e.ocspMetrics.collectors() {
+		c.Collect(ch)
 	}
 }
 

@@ -48,4 +48,6 @@ var (
 const (
 	probeReplica = "replica"
 	probePrimary = "primary"
+	probeSource  = "source"
+	probeOCSP    = "ocsp"
 )

@@ -9,6 +9,8 @@
 #   lab/lab.sh status             one line per part
 #   lab/lab.sh issue [N]          issue N certificates with signed OCSP rows
 #   lab/lab.sh issue-norow [N]    issue N certificates into certdb WITHOUT OCSP rows
+#   lab/lab.sh precert DIR        write a precertificate (CT poison) into DIR; no DB row
+#   lab/lab.sh bulk N             N certificates with OCSP rows straight into certdb (benchmarks)
 #   lab/lab.sh psql NODE [args]   psql as superuser on primary|replica-1|replica-2
 #   lab/lab.sh stop|start NODE    stop or start one PostgreSQL node
 #   lab/lab.sh freeze|thaw NODE   SIGSTOP / SIGCONT every process of a node
@@ -371,5 +373,12 @@ case "${1:-}" in
   freeze) kill -STOP $(node_pids "${2:?node}") ;;
   thaw) kill -CONT $(node_pids "${2:?node}") ;;
   rebuild) cmd_rebuild "${2:?node}" ;;
-  *) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  precert)
+    out="${2:?dir}/precert-$(date +%s%N).pem"
+    "$TOOLS/labtool" precert "$LAB_DIR/ca/ca.pem" "$LAB_DIR/ca/ca-key.pem" "$out" >/dev/null
+    echo "$out" ;;
+  bulk)
+    "$TOOLS/labtool" bulk "${2:?N}" "postgres://postgres@127.0.0.1:$(port_of primary)/certdb?sslmode=disable" \
+      "$LAB_DIR/ca/ca.pem" "$LAB_DIR/ca/ca-key.pem" "$LAB_DIR/ca/responder.pem" "$LAB_DIR/ca/responder-key.pem" ;;
+  *) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

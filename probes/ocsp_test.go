@@ -131,8 +131,12 @@ func ocspBody(body []byte, headers ...string) func(w http.ResponseWriter) {
 
 func TestOCSPCheckAgainstPeers(t *testing.T) {
 	p := newTestPKI(t)
-	past := func(r *ocsp.Response) { r.ThisUpdate, r.NextUpdate = time.Now().Add(-80*time.Hour), time.Now().Add(-time.Hour) }
-	future := func(r *ocsp.Response) { r.ThisUpdate, r.NextUpdate = time.Now().Add(time.Hour), time.Now().Add(72*time.Hour) }
+	past := func(r *ocsp.Response) {
+		r.ThisUpdate, r.NextUpdate = time.Now().Add(-80*time.Hour), time.Now().Add(-time.Hour)
+	}
+	future := func(r *ocsp.Response) {
+		r.ThisUpdate, r.NextUpdate = time.Now().Add(time.Hour), time.Now().Add(72*time.Hour)
+	}
 	tooLong := func(r *ocsp.Response) { r.NextUpdate = r.ThisUpdate.Add(11 * 24 * time.Hour) }
 	cases := []struct {
 		name      string

@@ -48,13 +48,14 @@ func NewTracker(origins, max int) *Tracker {
 	return &Tracker{certs: map[certKey]*tracked{}, origins: origins, max: max}
 }
 
-// Add starts tracking c; false if it is already tracked.
-func (t *Tracker) Add(c IssuedCert) bool {
+// Add starts tracking c (added is false if it already was) and says how many
+// of the oldest were evicted to make room.
+func (t *Tracker) Add(c IssuedCert) (added bool, evicted int) {
 	key := certKey{c.Issuer, string(c.Serial.Bytes())}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if _, ok := t.certs[key]; ok {
-		return false
+		return false, 0
 	}
 	tc := &tracked{key: key, issuedAt: c.IssuedAt.UnixNano(), origins: make([]originState, t.origins)}
 	t.certs[key] = tc
@@ -63,8 +64,9 @@ func (t *Tracker) Add(c IssuedCert) bool {
 		old := heap.Pop(&t.byIssued).(*tracked)
 		delete(t.certs, old.key)
 		t.evicted++
+		evicted++
 	}
-	return true
+	return true, evicted
 }
 
 // Has reports whether a certificate is tracked.

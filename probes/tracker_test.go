@@ -26,7 +26,7 @@ func TestTrackerEvictsOldestFirst(t *testing.T) {
 	if tr.Has(0, big.NewInt(10)) || !tr.Has(0, big.NewInt(20)) || !tr.Has(0, big.NewInt(40)) {
 		t.Error("the oldest by issuance (serial 10) should be the one evicted")
 	}
-	if tr.Add(issued(40, t0)) {
+	if added, _ := tr.Add(issued(40, t0)); added {
 		t.Error("a tracked certificate was added twice")
 	}
 	if n := tr.Expire(t0.Add(35 * time.Second)); n != 2 || tr.Len() != 1 {

@@ -154,3 +154,22 @@ func readEnv(path string) (map[string]string, error) {
 	}
 	return env, sc.Err()
 }
+
+// Issue issues a certificate through cfssl with its signed OCSP row and
+// returns its PEM file.
+func (l *Lab) Issue(t testing.TB) string {
+	t.Helper()
+	return strings.TrimSpace(l.Run(t, "issue", "1"))
+}
+
+// IssueNoRow issues a certificate into certdb without its OCSP row.
+func (l *Lab) IssueNoRow(t testing.TB) string {
+	t.Helper()
+	return strings.TrimSpace(l.Run(t, "issue-norow", "1"))
+}
+
+// Precert writes a precertificate into dir; it has no row anywhere.
+func (l *Lab) Precert(t testing.TB, dir string) string {
+	t.Helper()
+	return strings.TrimSpace(l.Run(t, "precert", dir))
+}

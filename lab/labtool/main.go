@@ -1,37 +1,47 @@
-// Command labtool does the few lab chores cfssl's CLI cannot: it prints a
-// certificate's serial in the decimal form cfssl's certdb keys on.
+// Command labtool does the few lab chores cfssl's CLI cannot:
+//
+//	labtool serial CERT.pem                      the serial in decimal (cfssl's certdb key)
+//	labtool precert CA.pem CA-KEY.pem OUT.pem    a precertificate (CT poison) from the lab CA
+//	labtool bulk N DSN CA.pem CA-KEY.pem RESP.pem RESP-KEY.pem
+//	                                             N certificates with signed OCSP rows, straight into certdb
 package main
 
 import (
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"os"
+	"strconv"
 )
 
 func main() { os.Exit(run(os.Args[1:])) }
 
 func run(args []string) int {
-	if len(args) != 2 || args[0] != "serial" {
-		fmt.Fprintln(os.Stderr, "usage: labtool serial CERT.pem")
+	var err error
+	switch {
+	case len(args) == 2 && args[0] == "serial":
+		err = printSerial(args[1])
+	case len(args) == 4 && args[0] == "precert":
+		err = writePrecert(args[1], args[2], args[3])
+	case len(args) == 7 && args[0] == "bulk":
+		var n int
+		if n, err = strconv.Atoi(args[1]); err == nil {
+			err = bulk(n, args[2], args[3], args[4], args[5], args[6])
+		}
+	default:
+		fmt.Fprintln(os.Stderr, "usage: labtool serial CERT | precert CA KEY OUT | bulk N DSN CA KEY RESP RESPKEY")
 		return 2
 	}
-	cert, err := readCert(args[1])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "labtool:", err)
 		return 1
 	}
-	fmt.Println(cert.SerialNumber.String())
 	return 0
 }
 
-func readCert(path string) (*x509.Certificate, error) {
-	raw, err := os.ReadFile(path)
+func printSerial(path string) error {
+	cert, err := readCert(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if block, _ := pem.Decode(raw); block != nil {
-		raw = block.Bytes
-	}
-	return x509.ParseCertificate(raw)
+	fmt.Println(cert.SerialNumber.String())
+	return nil
 }
