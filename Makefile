@@ -7,7 +7,7 @@ VPKG      := github.com/prometheus/common/version
 LDFLAGS   := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $(VPKG).Branch=$(BRANCH) \
              -X $(VPKG).BuildUser=$(shell id -un)@$(shell hostname) -X $(VPKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
-.PHONY: build demo demo-down test unit deps lab-up lab-down lab-destroy
+.PHONY: build demo demo-down test unit fuzz bench deps lab-up lab-down lab-destroy
 
 build:
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o certstatus_exporter .
@@ -23,10 +23,20 @@ demo-down:
 test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -p 1 -timeout 25m ./...
+	$(GO) test -run '^$$' -fuzz FuzzClassify -fuzztime 20s ./probes/
 
 ## unit: only the fast tests, no lab
 unit:
 	$(GO) test -short ./...
+
+## fuzz: the OCSP parse-and-classify path, longer than make test does
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzClassify -fuzztime 5m ./probes/
+
+## bench: the benchmarks of bench/README.md
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./bench/ -skip TrackedMemory
+	$(GO) test -run '^$$' -bench TrackedMemory -benchtime 1x ./bench/
 
 deps:
 	@bash scripts/deps.sh

@@ -2,7 +2,6 @@ package exporter
 
 import (
 	"context"
-	"crypto/sha256"
 	"log/slog"
 	"net"
 	"net/http"
@@ -37,7 +36,7 @@ type fetcher interface {
 type sourceTarget struct {
 	name  string
 	fetch fetcher
-	seen  *seenSet
+	seen  *probes.SeenSet
 
 	mu     sync.RWMutex
 	health health
@@ -75,7 +74,7 @@ func newCanary(cfg *config.Config, m *ocspMetrics) (*canary, error) {
 		c.issuers = append(c.issuers, is)
 	}
 	for _, s := range o.Sources {
-		st := &sourceTarget{name: s.Name, seen: newSeenSet(o.MaxTracked), health: newHealth()}
+		st := &sourceTarget{name: s.Name, seen: probes.NewSeenSet(o.MaxTracked), health: newHealth()}
 		if s.Type == config.SourceSQL {
 			st.fetch = probes.NewSQLSource(s, o.Timeout.D())
 		} else {
@@ -159,7 +158,7 @@ func (c *canary) pollSource(ctx context.Context, s *sourceTarget, logger *slog.L
 	c.tracker.Expire(cutoff)
 	for _, f := range found {
 		// Each distinct certificate is parsed, counted and logged once.
-		if !s.seen.add(f.Raw) {
+		if !s.seen.Add(f.Raw) {
 			continue
 		}
 		ic, err := probes.ParseIssued(f.Raw, c.issuers, f.IssuedAt)
@@ -189,8 +188,6 @@ func (c *canary) checkOrigin(ctx context.Context, o *originTarget, logger *slog.
 	due := c.tracker.Due(o.idx, now, c.cfg.RecheckInterval.D())
 	sem := make(chan struct{}, o.conc)
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var last probes.OCSPResult
 	for _, d := range due {
 		select {
 		case sem <- struct{}{}:
@@ -206,9 +203,6 @@ func (c *canary) checkOrigin(ctx context.Context, o *originTarget, logger *slog.
 			res := o.client.Check(reqCtx, c.issuers[d.Issuer], d.Serial, time.Now)
 			cancel()
 			c.record(o, d, res, logger)
-			mu.Lock()
-			last = res
-			mu.Unlock()
 		}()
 	}
 	wg.Wait()
@@ -216,11 +210,6 @@ func (c *canary) checkOrigin(ctx context.Context, o *originTarget, logger *slog.
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.stats, o.lastPass = stats, now
-	if len(due) > 0 && last.Result != "" {
-		o.probed = true
-		o.up = answered(last.Result)
-		o.lastErr = last.Detail
-	}
 }
 
 func (c *canary) compareWith(o *originTarget) []int {
@@ -248,6 +237,9 @@ func (c *canary) record(o *originTarget, d probes.Due, res probes.OCSPResult, lo
 	if took, first := c.tracker.Record(o.idx, d, res, time.Now()); first {
 		c.m.timeToAuth.WithLabelValues(o.name).Observe(took.Seconds())
 	}
+	o.mu.Lock()
+	o.probed, o.up, o.lastErr = true, answered(res.Result), res.Detail
+	o.mu.Unlock()
 	if !probes.Authoritative(res.Result) {
 		logger.Debug("non-authoritative answer", "serial", d.Serial.Text(16), "result", res.Result, "detail", res.Detail)
 	}
@@ -288,35 +280,3 @@ func (c *canary) collect(ch chan<- prometheus.Metric) {
 }
 
 func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
-
-// seenSet remembers the last n distinct certificates a source returned (by
-// a 128-bit prefix of their SHA-256), so each is parsed once. Bounded.
-type seenSet struct {
-	set   map[[16]byte]struct{}
-	ring  [][16]byte // grows up to limit, then the oldest is overwritten
-	next  int
-	limit int
-}
-
-func newSeenSet(limit int) *seenSet {
-	return &seenSet{set: map[[16]byte]struct{}{}, limit: max(limit, 1)}
-}
-
-// add reports whether raw is new, remembering it.
-func (s *seenSet) add(raw []byte) bool {
-	sum := sha256.Sum256(raw)
-	var k [16]byte
-	copy(k[:], sum[:16])
-	if _, ok := s.set[k]; ok {
-		return false
-	}
-	if len(s.ring) < s.limit {
-		s.ring = append(s.ring, k)
-	} else {
-		delete(s.set, s.ring[s.next])
-		s.ring[s.next] = k
-		s.next = (s.next + 1) % s.limit
-	}
-	s.set[k] = struct{}{}
-	return true
-}

@@ -1,13 +1,22 @@
 package integration
 
 import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
+	"math/big"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/certstatus/certstatus_exporter/lab/labtest"
+	"github.com/certstatus/certstatus_exporter/probes"
 )
 
 // ocspConfig: the certdb on the primary as an sql source (only certificates
@@ -64,22 +73,31 @@ func TestOCSPCanary(t *testing.T) {
 	reg := startExporter(t, labConfig(t, lab, ocspConfig(t, lab, spool, sla)))
 
 	// 1. A certificate issued in the lab is authoritative at both origins
-	// within 2 intervals of being found.
-	lab.Issue(t)
+	// within 2 intervals of being found. (origin-1 is asked by GET: if the
+	// request's base64 holds "//", cfssl answers 400; see getClean.)
+	a := getClean(t, lab, lab.Issue(t))
 	eventually(t, 2*2*time.Second+3*time.Second, "authoritative at both origins", func() error {
-		for _, o := range []string{"origin-1", "origin-2", "cdn"} {
+		if err := wantStates(t, reg, "origin-1", a, 0); err != nil {
+			return err
+		}
+		for _, o := range []string{"origin-2", "cdn"} {
 			if err := wantStates(t, reg, o, 1, 0); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	for _, o := range []string{"origin-1", "origin-2"} {
-		if n := must(t, reg, "certstatus_ocsp_responses_total", "origin", o, "result", "good"); n < 1 {
-			t.Errorf("%s good answers = %v", o, n)
-		}
+	if n := must(t, reg, "certstatus_ocsp_responses_total", "origin", "origin-2", "result", "good"); n < 1 {
+		t.Errorf("origin-2 (POST) good answers = %v", n)
 	}
-	assertHistogramCount(t, reg, "certstatus_ocsp_time_to_authoritative_seconds", "origin-1", 1)
+	if a == 1 {
+		if n := must(t, reg, "certstatus_ocsp_responses_total", "origin", "origin-1", "result", "good"); n < 1 {
+			t.Errorf("origin-1 (GET) good answers = %v", n)
+		}
+		assertHistogramCount(t, reg, "certstatus_ocsp_time_to_authoritative_seconds", "origin-1", 1)
+	} else if n := must(t, reg, "certstatus_ocsp_responses_total", "origin", "origin-1", "result", "http_error"); n < 1 {
+		t.Errorf("origin-1 GET with // got %v http_error answers, want >= 1", n)
+	}
 	assertHistogramCount(t, reg, "certstatus_ocsp_time_to_authoritative_seconds", "origin-2", 1)
 	if v := must(t, reg, "certstatus_certificates_discovered_total", "source", "certdb", "kind", "certificate"); v != 1 {
 		t.Errorf("certdb discovered %v certificates, want 1", v)
@@ -97,7 +115,7 @@ func TestOCSPCanary(t *testing.T) {
 	}
 	t.Cleanup(resume)
 	issuedAt := time.Now()
-	lab.Issue(t)
+	b := getClean(t, lab, lab.Issue(t))
 	lab.IssueNoRow(t)
 	lab.Precert(t, spool)
 	unauthorizedBefore := must(t, reg, "certstatus_ocsp_responses_total", "origin", "origin-1", "result", "unauthorized")
@@ -111,9 +129,9 @@ func TestOCSPCanary(t *testing.T) {
 		if err := wantStates(t, reg, "origin-2", 2, 0); err != nil {
 			return err
 		}
-		return wantStates(t, reg, "origin-1", 1, 0)
+		return wantStates(t, reg, "origin-1", a, 0)
 	})
-	if v := must(t, reg, "certstatus_ocsp_responses_total", "origin", "origin-1", "result", "unauthorized"); v <= unauthorizedBefore {
+	if v := must(t, reg, "certstatus_ocsp_responses_total", "origin", "origin-1", "result", "unauthorized"); b == 1 && v <= unauthorizedBefore {
 		t.Errorf("origin-1 unauthorized answers did not grow (%v) while its replica was paused", v)
 	}
 	if p, _, _ := certStates(t, reg, "origin-1"); p != 3 {
@@ -130,7 +148,7 @@ func TestOCSPCanary(t *testing.T) {
 
 	time.Sleep(time.Until(issuedAt.Add(sla)))
 	eventually(t, 3*2*time.Second, "overdue after the SLA", func() error {
-		if err := wantStates(t, reg, "origin-1", 1, 3); err != nil { // B, C, D
+		if err := wantStates(t, reg, "origin-1", a, 3+1-a); err != nil { // B, C, D (and A if its GET broke)
 			return err
 		}
 		return wantStates(t, reg, "origin-2", 2, 2) // C, D
@@ -138,7 +156,7 @@ func TestOCSPCanary(t *testing.T) {
 
 	resume()
 	eventually(t, 3*2*time.Second, "B authoritative at origin-1 after resume", func() error {
-		return wantStates(t, reg, "origin-1", 2, 2)
+		return wantStates(t, reg, "origin-1", a+b, 2+(1-a)+(1-b))
 	})
 	eventually(t, 2*2*time.Second, "cdn agrees again", func() error {
 		if v := must(t, reg, "certstatus_ocsp_cdn_disagreements", "origin", "cdn", "kind", "status"); v != 0 {
@@ -152,6 +170,44 @@ func TestOCSPCanary(t *testing.T) {
 		}
 		must(t, reg, "certstatus_ocsp_oldest_this_update_timestamp_seconds", "origin", o)
 	}
+}
+
+// getClean is 1 when the GET request for this certificate reaches cfssl
+// intact, 0 when its base64 holds "//", which Go's ServeMux (under cfssl
+// ocspserve) cleans away, so the origin answers 400 whatever the database says.
+func getClean(t *testing.T, lab *labtest.Lab, certPath string) float64 {
+	t.Helper()
+	issuer, err := probes.NewIssuer(readCert(t, lab.Env["LAB_ISSUER"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := issuer.Request(readCert(t, certPath).SerialNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg := strings.TrimPrefix(probes.GetURL("http://x/", der), "http://x/")
+	if decoded, _ := url.PathUnescape(seg); strings.Contains(decoded, "//") {
+		t.Logf("%s: its GET request holds // and cfssl will answer 400", certPath)
+		return 0
+	}
+	return 1
+}
+
+func readCert(t *testing.T, path string) *x509.Certificate {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(raw)
+	if block == nil {
+		t.Fatalf("%s: no PEM", path)
+	}
+	c, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func assertHistogramCount(t *testing.T, reg prometheus.Gatherer, name, origin string, want uint64) {
@@ -174,4 +230,38 @@ func assertHistogramCount(t *testing.T, reg prometheus.Gatherer, name, origin st
 		}
 	}
 	t.Errorf("%s{origin=%q} absent", name, origin)
+}
+
+// cfssl ocspserve runs on Go's ServeMux, which cleans "//" out of a path:
+// a GET whose base64 holds "//" is answered 400, while the same request by
+// POST gets a real OCSP answer. The canary reports what clients would see.
+func TestCfsslGETDoubleSlash(t *testing.T) {
+	lab := labtest.Up(t)
+	issuer, err := probes.NewIssuer(readCert(t, lab.Env["LAB_ISSUER"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serial *big.Int
+	for i := int64(1); serial == nil && i < 1<<20; i++ {
+		s := new(big.Int).Lsh(big.NewInt(i), 96)
+		der, _ := issuer.Request(s)
+		if seg, _ := url.PathUnescape(strings.TrimPrefix(probes.GetURL("http://x/", der), "http://x/")); strings.Contains(seg, "//") {
+			serial = s
+		}
+	}
+	if serial == nil {
+		t.Fatal("no serial with // in its GET form found")
+	}
+	ask := func(method string) probes.OCSPResult {
+		c := &probes.OCSPClient{URL: lab.Env["LAB_ORIGIN1_URL"], Method: method, HTTP: &http.Client{Timeout: 2 * time.Second}}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		return c.Check(ctx, issuer, serial, time.Now)
+	}
+	if r := ask(http.MethodGet); r.Result != probes.ResultHTTPError || r.Detail != "HTTP status 400" {
+		t.Errorf("GET: %s (%s); want http_error, HTTP status 400", r.Result, r.Detail)
+	}
+	if r := ask(http.MethodPost); r.Result != probes.ResultUnauthorized {
+		t.Errorf("POST: %s (%s); want unauthorized (the serial is in no database)", r.Result, r.Detail)
+	}
 }

@@ -2,35 +2,20 @@ package probes
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 )
 
-// leafDER issues a leaf from the test CA; precert adds the CT poison.
 func (p *testPKI) leafDER(t testing.TB, serial int64, precert bool) []byte {
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "leaf"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
-	if precert {
-		tmpl.ExtraExtensions = []pkix.Extension{{Id: oidCTPoison, Critical: true, Value: asn1.NullBytes}}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, p.responderKey.Public(), p.caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der
+	return p.Leaf(t, serial, precert)
 }
 
 func TestParseIssued(t *testing.T) {
 	p := newTestPKI(t)
-	stranger, _ := NewIssuer(p.stranger)
+	stranger, _ := NewIssuer(p.Stranger)
 	issuers := []*Issuer{stranger, p.issuer}
 	der := p.leafDER(t, 77, false)
 	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})

@@ -148,10 +148,7 @@ func (c *OCSPClient) newRequest(ctx context.Context, der []byte) (*http.Request,
 			req.Header.Set("Content-Type", "application/ocsp-request")
 		}
 	} else {
-		// RFC 5019 / RFC 6960 appendix A: base64 of the DER, URL-escaped, as
-		// the last path segment.
-		u := strings.TrimSuffix(c.URL, "/") + "/" + url.PathEscape(base64.StdEncoding.EncodeToString(der))
-		req, err = http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		req, err = http.NewRequestWithContext(ctx, http.MethodGet, GetURL(c.URL, der), nil)
 	}
 	if err != nil {
 		return nil, err
@@ -161,6 +158,14 @@ func (c *OCSPClient) newRequest(ctx context.Context, der []byte) (*http.Request,
 	}
 	req.Header.Set("Accept", "application/ocsp-response")
 	return req, nil
+}
+
+// GetURL is the RFC 5019 / RFC 6960 appendix A GET form: the base64 of the
+// DER request, URL-escaped, as the last path segment. About 0.4% of requests
+// contain "//" once decoded; servers that clean paths (Go's ServeMux, as in
+// cfssl ocspserve) answer those with 400, and the canary reports it.
+func GetURL(base string, der []byte) string {
+	return strings.TrimSuffix(base, "/") + "/" + url.PathEscape(base64.StdEncoding.EncodeToString(der))
 }
 
 func transportFailure(ctx context.Context, err error) OCSPResult {

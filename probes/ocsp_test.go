@@ -3,11 +3,7 @@ package probes
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"io"
 	"math/big"
@@ -20,81 +16,29 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ocsp"
+
+	"github.com/certstatus/certstatus_exporter/internal/testpki"
 )
-
-// testPKI is a CA, a delegated responder, and the wrong kinds of signer.
-type testPKI struct {
-	ca, responder, noEKU, expired, stranger *x509.Certificate
-	caKey, responderKey, noEKUKey           crypto.Signer
-	expiredKey, strangerKey                 crypto.Signer
-	issuer                                  *Issuer
-}
-
-func newKey(t testing.TB) *ecdsa.PrivateKey {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func mkCert(t testing.TB, tmpl, parent *x509.Certificate, pub any, signer crypto.Signer) *x509.Certificate {
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func newTestPKI(t testing.TB) *testPKI {
-	now := time.Now()
-	p := &testPKI{}
-	caKey, respKey, noEKUKey, expKey, strKey := newKey(t), newKey(t), newKey(t), newKey(t), newKey(t)
-	p.caKey, p.responderKey, p.noEKUKey, p.expiredKey, p.strangerKey = caKey, respKey, noEKUKey, expKey, strKey
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour * 24 * 365), IsCA: true,
-		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
-	p.ca = mkCert(t, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	leaf := func(cn string, eku []x509.ExtKeyUsage, nb, na time.Time) *x509.Certificate {
-		return &x509.Certificate{SerialNumber: big.NewInt(now.UnixNano()), Subject: pkix.Name{CommonName: cn},
-			NotBefore: nb, NotAfter: na, ExtKeyUsage: eku, KeyUsage: x509.KeyUsageDigitalSignature}
-	}
-	ocspEKU := []x509.ExtKeyUsage{x509.ExtKeyUsageOCSPSigning}
-	p.responder = mkCert(t, leaf("responder", ocspEKU, now.Add(-time.Hour), now.Add(24*time.Hour)), p.ca, &respKey.PublicKey, caKey)
-	p.noEKU = mkCert(t, leaf("no-eku", []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, now.Add(-time.Hour), now.Add(24*time.Hour)), p.ca, &noEKUKey.PublicKey, caKey)
-	p.expired = mkCert(t, leaf("expired", ocspEKU, now.Add(-48*time.Hour), now.Add(-24*time.Hour)), p.ca, &expKey.PublicKey, caKey)
-	strTmpl := &x509.Certificate{SerialNumber: big.NewInt(9), Subject: pkix.Name{CommonName: "stranger CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true}
-	p.stranger = mkCert(t, strTmpl, strTmpl, &strKey.PublicKey, strKey)
-	var err error
-	if p.issuer, err = NewIssuer(p.ca); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 var testSerial = big.NewInt(424242)
 
-// response signs an OCSP answer; tweak edits the template.
-func (p *testPKI) response(t testing.TB, signer *x509.Certificate, key crypto.Signer, tweak func(*ocsp.Response)) []byte {
-	now := time.Now()
-	tmpl := ocsp.Response{Status: ocsp.Good, SerialNumber: testSerial,
-		ThisUpdate: now.Add(-time.Hour), NextUpdate: now.Add(71 * time.Hour)}
-	if signer != p.ca && signer != p.stranger {
-		tmpl.Certificate = signer
-	}
-	if tweak != nil {
-		tweak(&tmpl)
-	}
-	der, err := ocsp.CreateResponse(p.ca, signer, tmpl, key)
+// testPKI adds the probes' Issuer to a testpki.PKI.
+type testPKI struct {
+	*testpki.PKI
+	issuer *Issuer
+}
+
+func newTestPKI(t testing.TB) *testPKI {
+	p := testpki.New(t)
+	is, err := NewIssuer(p.CA)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return der
+	return &testPKI{PKI: p, issuer: is}
+}
+
+func (p *testPKI) response(t testing.TB, signer *x509.Certificate, key crypto.Signer, tweak func(*ocsp.Response)) []byte {
+	return p.Response(t, testSerial, signer, key, tweak)
 }
 
 // peer is a real HTTP server answering every OCSP request the same way; it
@@ -144,25 +88,25 @@ func TestOCSPCheckAgainstPeers(t *testing.T) {
 		want      string
 		cacheable bool
 	}{
-		{"good signed by the issuer", ocspBody(p.response(t, p.ca, p.caKey, nil)), ResultGood, false},
-		{"good signed by a delegated responder", ocspBody(p.response(t, p.responder, p.responderKey, nil), "Cache-Control", "max-age=3600, public"), ResultGood, true},
-		{"revoked", ocspBody(p.response(t, p.ca, p.caKey, func(r *ocsp.Response) {
+		{"good signed by the issuer", ocspBody(p.response(t, p.CA, p.CAKey, nil)), ResultGood, false},
+		{"good signed by a delegated responder", ocspBody(p.response(t, p.Responder, p.ResponderKey, nil), "Cache-Control", "max-age=3600, public"), ResultGood, true},
+		{"revoked", ocspBody(p.response(t, p.CA, p.CAKey, func(r *ocsp.Response) {
 			r.Status, r.RevokedAt, r.RevocationReason = ocsp.Revoked, time.Now().Add(-time.Minute), ocsp.KeyCompromise
 		})), ResultRevoked, false},
-		{"unknown", ocspBody(p.response(t, p.ca, p.caKey, func(r *ocsp.Response) { r.Status = ocsp.Unknown })), ResultUnknown, false},
+		{"unknown", ocspBody(p.response(t, p.CA, p.CAKey, func(r *ocsp.Response) { r.Status = ocsp.Unknown })), ResultUnknown, false},
 		{"garbage body", ocspBody([]byte("<html>definitely not DER</html>")), ResultUnparseable, false},
 		{"wrong content type", func(w http.ResponseWriter) {
 			w.Header().Set("Content-Type", "text/html")
-			_, _ = w.Write(p.response(t, p.ca, p.caKey, nil))
+			_, _ = w.Write(p.response(t, p.CA, p.CAKey, nil))
 		}, ResultBadContentType, false},
 		{"HTTP 500", func(w http.ResponseWriter) { http.Error(w, "boom", http.StatusInternalServerError) }, ResultHTTPError, false},
-		{"answer for another serial", ocspBody(p.response(t, p.ca, p.caKey, func(r *ocsp.Response) { r.SerialNumber = big.NewInt(7) })), ResultSerialMismatch, false},
-		{"signed by an unrelated key", ocspBody(p.response(t, p.stranger, p.strangerKey, nil)), ResultBadSignature, false},
-		{"delegated responder without OCSPSigning", ocspBody(p.response(t, p.noEKU, p.noEKUKey, nil)), ResultBadSignature, false},
-		{"delegated responder expired", ocspBody(p.response(t, p.expired, p.expiredKey, nil)), ResultBadSignature, false},
-		{"nextUpdate passed", ocspBody(p.response(t, p.ca, p.caKey, past)), ResultStale, false},
-		{"thisUpdate in the future", ocspBody(p.response(t, p.ca, p.caKey, future)), ResultNotYetValid, false},
-		{"validity over 10 days", ocspBody(p.response(t, p.ca, p.caKey, tooLong)), ResultBadValidity, false},
+		{"answer for another serial", ocspBody(p.response(t, p.CA, p.CAKey, func(r *ocsp.Response) { r.SerialNumber = big.NewInt(7) })), ResultSerialMismatch, false},
+		{"signed by an unrelated key", ocspBody(p.response(t, p.Stranger, p.StrangerKey, nil)), ResultBadSignature, false},
+		{"delegated responder without OCSPSigning", ocspBody(p.response(t, p.NoEKU, p.NoEKUKey, nil)), ResultBadSignature, false},
+		{"delegated responder expired", ocspBody(p.response(t, p.Expired, p.ExpiredKey, nil)), ResultBadSignature, false},
+		{"nextUpdate passed", ocspBody(p.response(t, p.CA, p.CAKey, past)), ResultStale, false},
+		{"thisUpdate in the future", ocspBody(p.response(t, p.CA, p.CAKey, future)), ResultNotYetValid, false},
+		{"validity over 10 days", ocspBody(p.response(t, p.CA, p.CAKey, tooLong)), ResultBadValidity, false},
 		{"tryLater", ocspBody(ocsp.TryLaterErrorResponse), ResultTryLater, false},
 		{"unauthorized, cacheable by a CDN", ocspBody(ocsp.UnauthorizedErrorResponse, "Cache-Control", "public, max-age=86400"), ResultUnauthorized, true},
 		{"unauthorized, no-cache", ocspBody(ocsp.UnauthorizedErrorResponse, "Cache-Control", "max-age=0, no-cache"), ResultUnauthorized, false},
@@ -203,7 +147,7 @@ func TestOCSPHostOverride(t *testing.T) {
 	srv := peer(t, func(w http.ResponseWriter) {})
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host = r.Host
-		ocspBody(p.response(t, p.ca, p.caKey, nil))(w)
+		ocspBody(p.response(t, p.CA, p.CAKey, nil))(w)
 	})
 	c := &OCSPClient{URL: srv.URL, Host: "ocsp.example.com", Method: http.MethodGet, HTTP: srv.Client()}
 	if res := c.Check(context.Background(), p.issuer, testSerial, time.Now); res.Result != ResultGood || host != "ocsp.example.com" {
@@ -236,14 +180,14 @@ func TestCacheable(t *testing.T) {
 // fixed set and never panics. CI runs it briefly (make fuzz).
 func FuzzClassify(f *testing.F) {
 	p := newTestPKI(f)
-	f.Add(p.response(f, p.ca, p.caKey, nil), "application/ocsp-response", 200)
-	f.Add(p.response(f, p.responder, p.responderKey, nil), "application/ocsp-response", 200)
+	f.Add(p.response(f, p.CA, p.CAKey, nil), "application/ocsp-response", 200)
+	f.Add(p.response(f, p.Responder, p.ResponderKey, nil), "application/ocsp-response", 200)
 	f.Add(ocsp.UnauthorizedErrorResponse, "application/ocsp-response", 200)
 	f.Add([]byte{0x30, 0x03, 0x0a, 0x01, 0x00}, "application/ocsp-response", 200)
 	f.Add([]byte("garbage"), "text/plain", 500)
 	f.Fuzz(func(t *testing.T, body []byte, contentType string, status int) {
 		h := http.Header{"Content-Type": {contentType}}
-		res := Classify(Answer{Status: status, Header: h, Body: body}, p.ca, testSerial, time.Now())
+		res := Classify(Answer{Status: status, Header: h, Body: body}, p.CA, testSerial, time.Now())
 		if !slices.Contains(OCSPResults, res.Result) {
 			t.Fatalf("result %q outside the fixed set", res.Result)
 		}

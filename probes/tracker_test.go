@@ -106,3 +106,16 @@ func TestTrackerStatsAndFlapping(t *testing.T) {
 		t.Errorf("a flapped certificate must be asked every interval again: due %d, want 3", len(d))
 	}
 }
+
+func TestSeenSetIsBounded(t *testing.T) {
+	s := NewSeenSet(2)
+	for i, want := range []bool{true, true, false, true, true} {
+		raw := []byte{byte([]int{1, 2, 1, 3, 1}[i])}
+		if got := s.Add(raw); got != want {
+			t.Errorf("add #%d (%v) = %v, want %v", i, raw, got, want)
+		}
+	}
+	if len(s.set) != 2 || len(s.ring) != 2 {
+		t.Errorf("set holds %d, ring %d; want at most 2", len(s.set), len(s.ring))
+	}
+}

@@ -1,0 +1,152 @@
+package exporter
+
+import (
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/promslog"
+	"golang.org/x/crypto/ocsp"
+
+	"github.com/certstatus/certstatus_exporter/config"
+	"github.com/certstatus/certstatus_exporter/internal/testpki"
+)
+
+// goodOrigin answers good, signed by the CA, for whatever serial it is asked.
+func goodOrigin(t *testing.T, p *testpki.PKI) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		der, _ := io.ReadAll(r.Body)
+		req, err := ocsp.ParseRequest(der)
+		if err != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/ocsp-response")
+		_, _ = w.Write(p.Response(t, req.SerialNumber, p.CA, p.CAKey, nil))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// A hung origin neither stalls another origin's checks nor any scrape, and
+// shows up as timeouts.
+func TestHungOriginStallsNothing(t *testing.T) {
+	p := testpki.New(t)
+	dir := t.TempDir()
+	spool := filepath.Join(dir, "spool")
+	if err := os.Mkdir(spool, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	issuerPath := filepath.Join(dir, "issuer.pem")
+	if err := os.WriteFile(issuerPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.CA.Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i := int64(1); i <= 3; i++ {
+		if err := os.WriteFile(filepath.Join(spool, fmt.Sprintf("%d.der", i)), p.Leaf(t, i, i == 3), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	release := make(chan struct{})
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(release); hung.Close() })
+	good := goodOrigin(t, p)
+
+	cfgPath := filepath.Join(dir, "certstatus.yml")
+	yml := fmt.Sprintf(`ocsp:
+  interval: 1s
+  timeout: 300ms
+  issuers: [%s]
+  sources: [{name: spool, type: dir, path: %s}]
+  origins:
+    - {name: hung, url: %q, method: POST, concurrency: 1}
+    - {name: fast, url: %q, method: POST}
+`, issuerPath, spool, hung.URL, good.URL)
+	if err := os.WriteFile(cfgPath, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := New(promslog.NewNopLogger())
+	exp.ApplyConfig(cfg)
+	t.Cleanup(exp.Stop)
+	reg := NewRegistry(exp)
+
+	deadline := time.Now().Add(4 * time.Second)
+	var slowest time.Duration
+	for {
+		start := time.Now()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		slowest = max(slowest, time.Since(start))
+		if countState(mfs, "fast", "authoritative") == 3 && countResult(mfs, "hung", "timeout") >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 4s: fast authoritative %v, hung timeouts %v; want 3 and >= 2",
+				countState(mfs, "fast", "authoritative"), countResult(mfs, "hung", "timeout"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if slowest > 100*time.Millisecond {
+		t.Errorf("slowest scrape %s with a hung origin, want < 100ms", slowest)
+	}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP certstatus_ocsp_origin_up Whether the origin's last answer was an OCSP response of any status.
+# TYPE certstatus_ocsp_origin_up gauge
+certstatus_ocsp_origin_up{origin="fast"} 1
+certstatus_ocsp_origin_up{origin="hung"} 0
+`), "certstatus_ocsp_origin_up"); err != nil {
+		t.Error(err)
+	}
+}
+
+func sampleOf(mfs []*dto.MetricFamily, name string, labels ...string) float64 {
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range mf.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				found := false
+				for _, l := range m.GetLabel() {
+					found = found || (l.GetName() == labels[i] && l.GetValue() == labels[i+1])
+				}
+				if !found {
+					continue metrics
+				}
+			}
+			if m.Gauge != nil {
+				return m.Gauge.GetValue()
+			}
+			return m.Counter.GetValue()
+		}
+	}
+	return 0
+}
+
+func countState(mfs []*dto.MetricFamily, origin, state string) float64 {
+	return sampleOf(mfs, "certstatus_ocsp_certificates", "origin", origin, "state", state)
+}
+
+func countResult(mfs []*dto.MetricFamily, origin, result string) float64 {
+	return sampleOf(mfs, "certstatus_ocsp_responses_total", "origin", origin, "result", result)
+}
