@@ -34,7 +34,25 @@ replicas:
     password_file: $LAB_PASSWORD_FILE
 replication:
   interval: 5s
+ocsp:
+  interval: 15s
+  sla: 15m
+  issuers: ["$LAB_ISSUER"]
+  sources:
+    - name: certdb
+      type: sql
+      dsn: "$LAB_PRIMARY_DSN"
+      password_file: $LAB_PASSWORD_FILE
+      query: "SELECT pem, issued_at FROM certificates WHERE issued_at > now() - interval '1 hour' AND ca_label IS DISTINCT FROM 'bulk'"
+    - name: spool
+      type: dir
+      path: $LAB_SPOOL
+  origins:
+    - {name: origin-1, url: "$LAB_ORIGIN1_URL", method: GET}
+    - {name: origin-2, url: "$LAB_ORIGIN2_URL", method: POST}
 YML
+# A few certificates so the canary has something to check.
+LAB_DIR=$LAB_DIR bash "$REPO/lab/lab.sh" issue 3 >/dev/null
 make -C "$REPO" --no-print-directory build >/dev/null
 "$BIN" --config.check --config.file="$CFG"
 [ -f "$PIDFILE" ] && kill "$(cat "$PIDFILE")" 2>/dev/null && sleep 0.5 || true
@@ -53,6 +71,7 @@ certstatus_exporter demo is running.
   status:       http://$ADDR/status
   config:       $CFG     (edit, then: curl -X POST http://$ADDR/-/reload)
   logs:         $LAB_DIR/log/
-Try a fault:    bash lab/lab.sh psql replica-1 -c 'SELECT pg_wal_replay_pause()'
+Try a fault:    bash lab/lab.sh psql replica-1 -c 'SELECT pg_wal_replay_pause()'; bash lab/lab.sh issue
+                (origin-1 answers unauthorized; see certstatus_ocsp_responses_total)
 Stop it all:    make demo-down
 MSG
