@@ -135,3 +135,29 @@ func firedInTests(t *testing.T) map[string]bool {
 	}
 	return fired
 }
+
+// The deploy examples are valid: Prometheus' with this repo's rules, and
+// Alertmanager's routing.
+func TestDeployConfigs(t *testing.T) {
+	raw, err := os.ReadFile("../deploy/prometheus.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, _ := filepath.Abs("certstatus.rules.yml")
+	cfg := strings.Replace(string(raw), "/etc/prometheus/rules/certstatus.rules.yml", rules, 1)
+	path := filepath.Join(t.TempDir(), "prometheus.yml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	promtool(t, "check", "config", path)
+	amtool, err := exec.LookPath("amtool")
+	if err != nil {
+		if testing.Short() {
+			t.Skip("amtool not installed")
+		}
+		t.Fatal("amtool not found: run make deps")
+	}
+	if out, err := exec.Command(amtool, "check-config", "../deploy/alertmanager.yml").CombinedOutput(); err != nil {
+		t.Errorf("amtool check-config: %v\n%s", err, out)
+	}
+}
