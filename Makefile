@@ -7,7 +7,7 @@ VPKG      := github.com/prometheus/common/version
 LDFLAGS   := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $(VPKG).Branch=$(BRANCH) \
              -X $(VPKG).BuildUser=$(shell id -un)@$(shell hostname) -X $(VPKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
-.PHONY: build demo demo-down test unit fuzz bench deps lab-up lab-down lab-destroy
+.PHONY: build demo demo-down test e2e unit fuzz bench deps lab-up lab-down lab-destroy
 
 build:
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o certstatus_exporter .
@@ -22,8 +22,13 @@ demo-down:
 ## test: unit + integration tests (the integration tests bring the lab up)
 test: deps
 	$(GO) vet ./...
-	$(GO) test -count=1 -p 1 -timeout 25m ./...
+	$(GO) test -count=1 -p 1 -timeout 25m -skip TestEndToEndPaging ./...
 	$(GO) test -run '^$$' -fuzz FuzzClassify -fuzztime 20s ./probes/
+	@$(MAKE) --no-print-directory e2e
+
+## e2e: lab + exporter + Prometheus + Alertmanager + webhook receiver; prints fault-to-page times
+e2e: deps
+	$(GO) test -count=1 -v -timeout 10m -run TestEndToEndPaging ./integration/
 
 ## unit: only the fast tests, no lab
 unit:

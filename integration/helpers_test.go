@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -22,24 +21,7 @@ import (
 // labConfig writes a config for the lab with the given extra YAML and loads it.
 func labConfig(t *testing.T, lab *labtest.Lab, extra string) *config.Config {
 	t.Helper()
-	e := lab.Env
-	yml := fmt.Sprintf(`primary:
-  dsn: %q
-  password_file: %s
-replicas:
-  - name: replica-1
-    dsn: %q
-    password_file: %s
-  - name: replica-2
-    dsn: %q
-    password_file: %s
-replication:
-  interval: 1s
-  timeout: 500ms
-  rate_window: 10s
-  history: 10m
-%s`, e["LAB_PRIMARY_DSN"], e["LAB_PASSWORD_FILE"], e["LAB_REPLICA1_DSN"], e["LAB_PASSWORD_FILE"],
-		e["LAB_REPLICA2_DSN"], e["LAB_PASSWORD_FILE"], extra)
+	yml := labConfigYAML(lab) + extra
 	path := filepath.Join(t.TempDir(), "certstatus.yml")
 	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
 		t.Fatal(err)
