@@ -37,7 +37,8 @@ const (
 	testOCSPPort = "59081"
 )
 
-// Up starts the lab once per test binary. With -short the test is skipped.
+// Up starts a fresh test lab once per test binary (whatever an earlier run
+// left behind is destroyed first). With -short the test is skipped.
 func Up(t testing.TB) *Lab {
 	t.Helper()
 	if testing.Short() {
@@ -47,6 +48,10 @@ func Up(t testing.TB) *Lab {
 		_, file, _, _ := runtime.Caller(0)
 		repo := filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 		l := &Lab{repo: repo}
+		if _, err := l.run("destroy"); err != nil {
+			initErr = err
+			return
+		}
 		if _, err := l.run("up"); err != nil {
 			initErr = err
 			return
