@@ -38,8 +38,8 @@ func goodOrigin(t *testing.T, p *testpki.PKI) *httptest.Server {
 }
 
 // A hung origin neither stalls another origin's checks nor any scrape, and
-// shows up as timeouts.
-func TestHungOriginStallsNothing(t *testing.T) {
+// shows up as timeouts. Unusable spool files are counted once by reason.
+func TestHungOriginStallsNothingAndBadCertsAreCounted(t *testing.T) {
 	p := testpki.New(t)
 	dir := t.TempDir()
 	spool := filepath.Join(dir, "spool")
@@ -54,6 +54,14 @@ func TestHungOriginStallsNothing(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(spool, fmt.Sprintf("%d.der", i)), p.Leaf(t, i, i == 3), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Two that cannot be used: counted with their reason, the rest go on.
+	other := testpki.New(t)
+	if err := os.WriteFile(filepath.Join(spool, "other-ca.der"), other.Leaf(t, 9, false), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(spool, "broken.pem"), []byte("-----BEGIN CERTIFICATE-----\nnope\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	release := make(chan struct{})
 	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -104,6 +112,19 @@ func TestHungOriginStallsNothing(t *testing.T) {
 				countState(mfs, "fast", "authoritative"), countResult(mfs, "hung", "timeout"))
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP certstatus_certificate_source_errors_total Certificates or reads this source could not use, by reason.
+# TYPE certstatus_certificate_source_errors_total counter
+certstatus_certificate_source_errors_total{reason="fetch",source="spool"} 0
+certstatus_certificate_source_errors_total{reason="unknown_issuer",source="spool"} 1
+certstatus_certificate_source_errors_total{reason="unparseable",source="spool"} 1
+# HELP certstatus_certificates_discovered_total Certificates this source found for the first time, by kind.
+# TYPE certstatus_certificates_discovered_total counter
+certstatus_certificates_discovered_total{kind="certificate",source="spool"} 2
+certstatus_certificates_discovered_total{kind="precertificate",source="spool"} 1
+`), "certstatus_certificate_source_errors_total", "certstatus_certificates_discovered_total"); err != nil {
+		t.Error(err)
 	}
 	if slowest > 100*time.Millisecond {
 		t.Errorf("slowest scrape %s with a hung origin, want < 100ms", slowest)
