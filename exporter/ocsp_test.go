@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/ocsp"
 
 	"github.com/certstatus/certstatus_exporter/config"
+	"github.com/certstatus/certstatus_exporter/internal/metrictest"
 	"github.com/certstatus/certstatus_exporter/internal/testpki"
 )
 
@@ -139,35 +140,12 @@ certstatus_ocsp_origin_up{origin="hung"} 0
 	}
 }
 
-func sampleOf(mfs []*dto.MetricFamily, name string, labels ...string) float64 {
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metrics:
-		for _, m := range mf.GetMetric() {
-			for i := 0; i+1 < len(labels); i += 2 {
-				found := false
-				for _, l := range m.GetLabel() {
-					found = found || (l.GetName() == labels[i] && l.GetValue() == labels[i+1])
-				}
-				if !found {
-					continue metrics
-				}
-			}
-			if m.Gauge != nil {
-				return m.Gauge.GetValue()
-			}
-			return m.Counter.GetValue()
-		}
-	}
-	return 0
-}
-
 func countState(mfs []*dto.MetricFamily, origin, state string) float64 {
-	return sampleOf(mfs, "certstatus_ocsp_certificates", "origin", origin, "state", state)
+	v, _ := metrictest.Sample(mfs, "certstatus_ocsp_certificates", "origin", origin, "state", state)
+	return v
 }
 
 func countResult(mfs []*dto.MetricFamily, origin, result string) float64 {
-	return sampleOf(mfs, "certstatus_ocsp_responses_total", "origin", origin, "result", result)
+	v, _ := metrictest.Sample(mfs, "certstatus_ocsp_responses_total", "origin", origin, "result", result)
+	return v
 }

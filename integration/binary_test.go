@@ -15,10 +15,12 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"math"
 
+	"github.com/certstatus/certstatus_exporter/internal/metrictest"
 	"github.com/certstatus/certstatus_exporter/lab/labtest"
 )
 
@@ -130,21 +132,12 @@ func (r *running) sample(t *testing.T, name string, labels ...string) float64 {
 	if err != nil {
 		t.Fatalf("parse /metrics: %v", err)
 	}
-	mf, ok := mfs[name]
-	if !ok {
-		return math.NaN()
+	families := make([]*dto.MetricFamily, 0, len(mfs))
+	for _, mf := range mfs {
+		families = append(families, mf)
 	}
-metrics:
-	for _, m := range mf.GetMetric() {
-		for i := 0; i+1 < len(labels); i += 2 {
-			if labelValue(m, labels[i]) != labels[i+1] {
-				continue metrics
-			}
-		}
-		if m.Gauge != nil {
-			return m.Gauge.GetValue()
-		}
-		return m.Counter.GetValue()
+	if v, ok := metrictest.Sample(families, name, labels...); ok {
+		return v
 	}
 	return math.NaN()
 }

@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/promslog"
 
 	"github.com/certstatus/certstatus_exporter/config"
 	"github.com/certstatus/certstatus_exporter/exporter"
+	"github.com/certstatus/certstatus_exporter/internal/metrictest"
 	"github.com/certstatus/certstatus_exporter/lab/labtest"
 )
 
@@ -49,37 +49,11 @@ func value(t *testing.T, reg prometheus.Gatherer, name string, labels ...string)
 	if err != nil {
 		t.Fatalf("gather: %v", err)
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metrics:
-		for _, m := range mf.GetMetric() {
-			for i := 0; i+1 < len(labels); i += 2 {
-				if labelValue(m, labels[i]) != labels[i+1] {
-					continue metrics
-				}
-			}
-			switch {
-			case m.Gauge != nil:
-				return m.Gauge.GetValue(), true
-			case m.Counter != nil:
-				return m.Counter.GetValue(), true
-			case m.Untyped != nil:
-				return m.Untyped.GetValue(), true
-			}
-		}
+	v, ok := metrictest.Sample(mfs, name, labels...)
+	if !ok {
+		return math.NaN(), false
 	}
-	return math.NaN(), false
-}
-
-func labelValue(m *dto.Metric, name string) string {
-	for _, l := range m.GetLabel() {
-		if l.GetName() == name {
-			return l.GetValue()
-		}
-	}
-	return ""
+	return v, true
 }
 
 // must reads a sample that has to be present.

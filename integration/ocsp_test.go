@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/certstatus/certstatus_exporter/internal/metrictest"
 	"github.com/certstatus/certstatus_exporter/lab/labtest"
 	"github.com/certstatus/certstatus_exporter/probes"
 )
@@ -216,20 +217,13 @@ func assertHistogramCount(t *testing.T, reg prometheus.Gatherer, name, origin st
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if labelValue(m, "origin") == origin {
-				if got := m.GetHistogram().GetSampleCount(); got != want {
-					t.Errorf("%s{origin=%q} count = %d, want %d", name, origin, got, want)
-				}
-				return
-			}
-		}
+	m := metrictest.Find(mfs, name, "origin", origin)
+	if m == nil {
+		t.Fatalf("%s{origin=%q} absent", name, origin)
 	}
-	t.Errorf("%s{origin=%q} absent", name, origin)
+	if got := m.GetHistogram().GetSampleCount(); got != want {
+		t.Errorf("%s{origin=%q} count = %d, want %d", name, origin, got, want)
+	}
 }
 
 // cfssl ocspserve runs on Go's ServeMux, which cleans "//" out of a path:
