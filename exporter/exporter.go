@@ -41,9 +41,12 @@ func (e *Exporter) ApplyConfig(cfg *config.Config) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	next := newReplication(cfg, e.repl)
+	// Cancelling stops every loop promptly: each call derives its context from
+	// the loops'. Closing old connections may wait on a frozen server, so it
+	// happens off the lock, and off the scrape path.
 	e.stopLoops()
-	if e.repl != nil {
-		e.repl.closeUnused(next)
+	if old := e.repl; old != nil {
+		go old.closeUnused(next)
 	}
 	e.applyCanary(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -65,7 +68,7 @@ func (e *Exporter) applyCanary(cfg *config.Config) {
 		return
 	}
 	if old := e.canary; old != nil {
-		old.close()
+		go old.close()
 		e.ocspMetrics.forget(removedNames(old.cfg, cfg.OCSP))
 	}
 	c, err := newCanary(cfg, e.ocspMetrics)

@@ -143,6 +143,9 @@ func (c *canary) close() {
 func (c *canary) pollSource(ctx context.Context, s *sourceTarget, logger *slog.Logger) {
 	start := time.Now()
 	found, err := s.fetch.Fetch(ctx)
+	if err != nil && cancelled(ctx) {
+		return
+	}
 	s.mu.Lock()
 	wasUp := s.health.up || !s.health.probed
 	s.health.record(start, err)
@@ -202,7 +205,11 @@ func (c *canary) checkOrigin(ctx context.Context, o *originTarget, logger *slog.
 			reqCtx, cancel := context.WithTimeout(ctx, o.timeout)
 			res := o.client.Check(reqCtx, c.issuers[d.Issuer], d.Serial, time.Now)
 			cancel()
-			c.record(o, d, res, logger)
+			// Cut short by the end of the pass or a reload, not by the origin:
+			// asked again next pass.
+			if ctx.Err() == nil {
+				c.record(o, d, res, logger)
+			}
 		}()
 	}
 	wg.Wait()

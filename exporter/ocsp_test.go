@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/promslog"
@@ -41,6 +42,39 @@ func goodOrigin(t *testing.T, p *testpki.PKI) *httptest.Server {
 // A hung origin neither stalls another origin's checks nor any scrape, and
 // shows up as timeouts. Unusable spool files are counted once by reason.
 func TestHungOriginStallsNothingAndBadCertsAreCounted(t *testing.T) {
+	cfg, _ := hungSetup(t)
+	exp := New(promslog.NewNopLogger())
+	exp.ApplyConfig(cfg)
+	t.Cleanup(exp.Stop)
+	reg := NewRegistry(exp)
+	checkHungOrigin(t, reg)
+}
+
+// A reload cancels calls in flight; those are not the origin's timeouts.
+func TestReloadDoesNotCountCancelledChecks(t *testing.T) {
+	cfg, _ := hungSetup(t)
+	exp := New(promslog.NewNopLogger())
+	exp.ApplyConfig(cfg)
+	t.Cleanup(exp.Stop)
+	reg := NewRegistry(exp)
+	time.Sleep(150 * time.Millisecond) // a request to the hung origin is in flight (timeout 300ms)
+	exp.ApplyConfig(cfg)
+	time.Sleep(50 * time.Millisecond)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countResult(mfs, "hung", "timeout"); n != 0 {
+		t.Errorf("hung timeouts = %v right after a reload, want 0: a cancelled check was counted", n)
+	}
+	if v, ok := metrictest.Sample(mfs, "certstatus_ocsp_origin_up", "origin", "hung"); ok {
+		t.Errorf("hung origin_up = %v before any real answer, want absent", v)
+	}
+}
+
+// hungSetup: a spool of 3 usable and 2 unusable certificates, a hung origin
+// (300ms timeout, one request at a time) and a good one.
+func hungSetup(t *testing.T) (*config.Config, *testpki.PKI) {
 	p := testpki.New(t)
 	dir := t.TempDir()
 	spool := filepath.Join(dir, "spool")
@@ -91,11 +125,10 @@ func TestHungOriginStallsNothingAndBadCertsAreCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exp := New(promslog.NewNopLogger())
-	exp.ApplyConfig(cfg)
-	t.Cleanup(exp.Stop)
-	reg := NewRegistry(exp)
+	return cfg, p
+}
 
+func checkHungOrigin(t *testing.T, reg *prometheus.Registry) {
 	deadline := time.Now().Add(4 * time.Second)
 	var slowest time.Duration
 	for {

@@ -120,6 +120,9 @@ func (r *replication) probePrimary(ctx context.Context, logger *slog.Logger) {
 	p := r.primary
 	start := time.Now()
 	st, err := p.probe.Probe(ctx)
+	if err != nil && cancelled(ctx) {
+		return
+	}
 	if err == nil {
 		p.hist.Add(start, st.FlushLSN)
 	}
@@ -165,6 +168,9 @@ func (t *replicaTarget) probed() bool {
 func (r *replication) probeReplica(ctx context.Context, t *replicaTarget, logger *slog.Logger) {
 	start := time.Now()
 	st, err := t.probe.Probe(ctx)
+	if err != nil && cancelled(ctx) {
+		return
+	}
 	var view probes.ReplicaView
 	if err == nil {
 		t.hist.Add(start, st.Position())

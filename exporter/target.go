@@ -2,6 +2,7 @@ package exporter
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -67,6 +68,11 @@ func boolGauge(d *prometheus.Desc, b bool, labels ...string) prometheus.Metric {
 	}
 	return gauge(d, v, labels...)
 }
+
+// cancelled reports whether the loop itself was stopped (reload, shutdown):
+// a call cut short by us says nothing about the target, so it is not recorded.
+// A run's own timeout is DeadlineExceeded, not Canceled, and is recorded.
+func cancelled(ctx context.Context) bool { return errors.Is(ctx.Err(), context.Canceled) }
 
 // every runs fn now and then at each interval until ctx ends. Each run gets
 // its own deadline, so one hung target never stalls another loop.
