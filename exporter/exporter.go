@@ -135,7 +135,7 @@ var allDescs = []*prometheus.Desc{
 	primaryUp, primaryPosition, primaryRetained, primaryKeep, primarySegmentSize, primaryWALRate, primarySenders,
 	slotSafeWALSize, slotActive, slotLost,
 	probeLastSuccess, probeDuration, probeFailures, configReloadOK, configReloadTime,
-	ocspCertificates, ocspOriginUp, ocspOldestThis, ocspNewestThis, ocspEarliestNext, ocspCDNDisagree,
+	ocspCertificates, ocspOriginUp, ocspOldestThis, ocspNewestThis, ocspEarliestNext, ocspLatestNext, ocspCDNDisagree,
 	ocspTracked, sourceUp,
 }
 

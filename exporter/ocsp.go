@@ -273,6 +273,7 @@ func (c *canary) collect(ch chan<- prometheus.Metric) {
 				ch <- gauge(ocspOldestThis, unix(st.OldestThisUpdate), o.name)
 				ch <- gauge(ocspNewestThis, unix(st.NewestThisUpdate), o.name)
 				ch <- gauge(ocspEarliestNext, unix(st.EarliestNextUpdate), o.name)
+				ch <- gauge(ocspLatestNext, unix(st.LatestNextUpdate), o.name)
 			}
 			if o.cdn {
 				ch <- gauge(ocspCDNDisagree, float64(st.CDNWorseStatus), o.name, ocspDisagreeKinds[0])

@@ -13,6 +13,7 @@ var (
 	ocspOldestThis    = desc("ocsp_oldest_this_update_timestamp_seconds", "Oldest thisUpdate among this origin's latest authoritative answers.", "origin")
 	ocspNewestThis    = desc("ocsp_newest_this_update_timestamp_seconds", "Newest thisUpdate among this origin's latest authoritative answers.", "origin")
 	ocspEarliestNext  = desc("ocsp_earliest_next_update_timestamp_seconds", "Earliest nextUpdate among this origin's latest authoritative answers.", "origin")
+	ocspLatestNext    = desc("ocsp_latest_next_update_timestamp_seconds", "Latest nextUpdate among this origin's latest authoritative answers.", "origin")
 	ocspCDNDisagree   = desc("ocsp_cdn_disagreements", "Certificates the CDN answers worse than an origin does (kind status) or with an older thisUpdate (kind this_update).", "origin", "kind")
 	ocspTracked       = desc("ocsp_tracked_certificates", "Certificates the canary tracks.")
 	sourceUp          = desc("certificate_source_up", "Whether the last read of this certificate source succeeded.", "source")

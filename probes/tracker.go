@@ -165,7 +165,7 @@ func resultIndex(r string) uint8 {
 type OriginStats struct {
 	Pending, Authoritative, Overdue int
 	// Over the certificates whose latest answer here is authoritative.
-	OldestThisUpdate, NewestThisUpdate, EarliestNextUpdate time.Time
+	OldestThisUpdate, NewestThisUpdate, EarliestNextUpdate, LatestNextUpdate time.Time
 	// CDN only: certificates where some origin is authoritative but the CDN
 	// is not, and where the CDN's thisUpdate is older than an origin's.
 	CDNWorseStatus, CDNOlderThisUpdate int
@@ -179,7 +179,7 @@ func (t *Tracker) Stats(o int, now time.Time, sla time.Duration, compareWith []i
 	defer t.mu.Unlock()
 	var st OriginStats
 	deadline := now.Add(-sla).UnixNano()
-	var oldest, newest, earliestNext int64
+	var oldest, newest, earliestNext, latestNext int64
 	for _, c := range t.certs {
 		s := c.origins[o]
 		switch {
@@ -192,6 +192,7 @@ func (t *Tracker) Stats(o int, now time.Time, sla time.Duration, compareWith []i
 			if earliestNext == 0 || s.nextUpdate < earliestNext {
 				earliestNext = s.nextUpdate
 			}
+			latestNext = max(latestNext, s.nextUpdate)
 		case c.issuedAt < deadline:
 			st.Overdue++
 		default:
@@ -213,7 +214,8 @@ func (t *Tracker) Stats(o int, now time.Time, sla time.Duration, compareWith []i
 		}
 	}
 	if oldest != 0 {
-		st.OldestThisUpdate, st.NewestThisUpdate, st.EarliestNextUpdate = time.Unix(0, oldest), time.Unix(0, newest), time.Unix(0, earliestNext)
+		st.OldestThisUpdate, st.NewestThisUpdate = time.Unix(0, oldest), time.Unix(0, newest)
+		st.EarliestNextUpdate, st.LatestNextUpdate = time.Unix(0, earliestNext), time.Unix(0, latestNext)
 	}
 	return st
 }

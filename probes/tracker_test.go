@@ -89,7 +89,7 @@ func TestTrackerStatsAndFlapping(t *testing.T) {
 	if st.Authoritative != 1 || st.Overdue != 1 || st.Pending != 1 {
 		t.Errorf("origin 0: %+v; want 1 authoritative, 1 overdue, 1 pending", st)
 	}
-	if !st.OldestThisUpdate.Equal(tu) || !st.EarliestNextUpdate.Equal(tu.Add(96*time.Hour)) {
+	if !st.OldestThisUpdate.Equal(tu) || !st.EarliestNextUpdate.Equal(tu.Add(96*time.Hour)) || !st.LatestNextUpdate.Equal(tu.Add(96*time.Hour)) {
 		t.Errorf("origin 0 thisUpdate/nextUpdate: %+v", st)
 	}
 	cdn := tr.Stats(2, now, sla, []int{0, 1})

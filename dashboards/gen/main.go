@@ -236,8 +236,9 @@ func origin() obj {
 	l.add(timeseries("Age of the oldest and newest answer", "time() − thisUpdate; BR: refresh at least every 4 days.", "s",
 		target{`time() - certstatus_ocsp_oldest_this_update_timestamp_seconds{` + sel + `}`, "oldest"},
 		target{`time() - certstatus_ocsp_newest_this_update_timestamp_seconds{` + sel + `}`, "newest"}), 8, 8)
-	l.add(timeseries("Time to the earliest nextUpdate", "BR: a fresh answer at least 8 hours before nextUpdate.", "s",
-		target{`certstatus_ocsp_earliest_next_update_timestamp_seconds{` + sel + `} - time()`, "earliest nextUpdate"}), 8, 8)
+	l.add(timeseries("Time to nextUpdate", "BR: a fresh answer at least 8 hours before nextUpdate.", "s",
+		target{`certstatus_ocsp_earliest_next_update_timestamp_seconds{` + sel + `} - time()`, "earliest nextUpdate"},
+		target{`certstatus_ocsp_latest_next_update_timestamp_seconds{` + sel + `} - time()`, "latest nextUpdate"}), 8, 8)
 	l.add(timeseries("Cacheable errors and CDN disagreements", "Error answers a CDN may keep; certificates the CDN answers worse.", "short",
 		target{`sum by (result) (increase(certstatus_ocsp_cacheable_error_responses_total{` + sel + `}[$__rate_interval]))`, "cacheable {{result}}"},
 		target{`certstatus_ocsp_cdn_disagreements{` + sel + `}`, "CDN {{kind}}"}), 8, 8)
