@@ -5,14 +5,13 @@ import (
 	"flag"
 	"math"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/common/expfmt"
 
+	"github.com/certstatus/certstatus_exporter/internal/metrictest"
 	"github.com/certstatus/certstatus_exporter/probes"
 )
 
@@ -62,17 +61,7 @@ func TestReplicationGolden(t *testing.T) {
 	reg.MustRegister(collectorFunc(fixedReplication().collect))
 	const golden = "testdata/replication.prom"
 	if *update {
-		mfs, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var buf bytes.Buffer
-		for _, mf := range mfs {
-			if _, err := expfmt.MetricFamilyToText(&buf, mf); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(golden, metrictest.Text(t, reg), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -88,22 +77,11 @@ func TestReplicationGolden(t *testing.T) {
 
 // promtool check metrics finds nothing to complain about in the golden output.
 func TestPromtoolCheckMetrics(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if testing.Short() {
-			t.Skip("promtool not installed (make deps installs it)")
-		}
-		t.Fatal("promtool not found: run make deps")
-	}
 	raw, err := os.ReadFile("testdata/replication.prom")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(promtool, "check", "metrics")
-	cmd.Stdin = bytes.NewReader(raw)
-	if out, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
-		t.Errorf("promtool check metrics: %v\n%s", err, out)
-	}
+	metrictest.PromtoolCheckMetrics(t, raw)
 }
 
 func TestETAInfinityIsExported(t *testing.T) {

@@ -3,16 +3,13 @@
 package integration
 
 import (
-	"bytes"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/promslog"
 
 	"github.com/certstatus/certstatus_exporter/config"
@@ -82,25 +79,5 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() er
 			t.Fatalf("%s: not within %s: %v", what, timeout, err)
 		}
 		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// promtoolCheckMetrics runs promtool check metrics on everything reg exposes.
-func promtoolCheckMetrics(t *testing.T, reg prometheus.Gatherer) {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	for _, mf := range mfs {
-		if _, err := expfmt.MetricFamilyToText(&buf, mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cmd := exec.Command(lookPath(t, "promtool"), "check", "metrics")
-	cmd.Stdin = &buf
-	if out, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
-		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
 }

@@ -173,7 +173,7 @@ func TestOCSPCanary(t *testing.T) {
 		}
 		must(t, reg, "certstatus_ocsp_oldest_this_update_timestamp_seconds", "origin", o)
 	}
-	promtoolCheckMetrics(t, reg)
+	metrictest.PromtoolCheckMetrics(t, metrictest.Text(t, reg))
 }
 
 // getClean is 1 when the GET request for this certificate reaches cfssl
