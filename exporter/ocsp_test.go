@@ -42,7 +42,7 @@ func goodOrigin(t *testing.T, p *testpki.PKI) *httptest.Server {
 // A hung origin neither stalls another origin's checks nor any scrape, and
 // shows up as timeouts. Unusable spool files are counted once by reason.
 func TestHungOriginStallsNothingAndBadCertsAreCounted(t *testing.T) {
-	cfg, _ := hungSetup(t)
+	cfg := hungSetup(t)
 	exp := New(promslog.NewNopLogger())
 	exp.ApplyConfig(cfg)
 	t.Cleanup(exp.Stop)
@@ -52,7 +52,7 @@ func TestHungOriginStallsNothingAndBadCertsAreCounted(t *testing.T) {
 
 // A reload cancels calls in flight; those are not the origin's timeouts.
 func TestReloadDoesNotCountCancelledChecks(t *testing.T) {
-	cfg, _ := hungSetup(t)
+	cfg := hungSetup(t)
 	exp := New(promslog.NewNopLogger())
 	exp.ApplyConfig(cfg)
 	t.Cleanup(exp.Stop)
@@ -78,7 +78,7 @@ func gatherResult(t *testing.T, reg *prometheus.Registry, origin, result string)
 
 // hungSetup: a spool of 3 usable and 2 unusable certificates, a hung origin
 // (300ms timeout, one request at a time) and a good one.
-func hungSetup(t *testing.T) (*config.Config, *testpki.PKI) {
+func hungSetup(t *testing.T) *config.Config {
 	p := testpki.New(t)
 	dir := t.TempDir()
 	spool := filepath.Join(dir, "spool")
@@ -129,7 +129,7 @@ func hungSetup(t *testing.T) (*config.Config, *testpki.PKI) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cfg, p
+	return cfg
 }
 
 func checkHungOrigin(t *testing.T, reg *prometheus.Registry) {
