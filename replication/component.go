@@ -59,6 +59,7 @@ func newReplication(cfg *config.Config, old *replication, logger *slog.Logger) *
 		key := targetKey(probePrimary, "", *cfg.Primary, rc, "")
 		if old != nil && old.primary != nil && old.primary.key == key {
 			r.primary = old.primary
+			r.primary.hist.Resize(rc.History.D(), rc.Interval.D())
 		} else {
 			r.primary = &primaryTarget{
 				probe: NewPrimaryProbe(*cfg.Primary, rc.Timeout.D()),
@@ -69,6 +70,7 @@ func newReplication(cfg *config.Config, old *replication, logger *slog.Logger) *
 	for _, rep := range cfg.Replicas {
 		key := targetKey(probeReplica, rep.Name, rep.Database, rc, rep.Slot)
 		if t := old.replica(key); t != nil {
+			t.hist.Resize(rc.History.D(), rc.Interval.D())
 			r.replicas = append(r.replicas, t)
 			continue
 		}
