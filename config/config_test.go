@@ -55,6 +55,8 @@ func TestLoadBad(t *testing.T) {
 		{"env_missing", `bad/env_missing.yml:3: environment variable CERTSTATUS_TEST_UNSET is not set`},
 		{"password_twice", `bad/password_twice.yml:4: replicas[0].password_file: password_file is set but the dsn holds a password too; keep only one`},
 		{"source_type", `bad/source_type.yml:5: ocsp.sources[0].type: unknown source type "ftp" (want sql or dir)`},
+		{"upstream_unknown", `bad/upstream_unknown.yml:4: replicas[0].upstream: upstream "replica-9" is not another configured replica`},
+		{"upstream_loop", `bad/upstream_loop.yml:4: replicas[0].upstream: upstream "replica-2" leads back to "replica-1": a loop`},
 		{"empty", `bad/empty.yml: nothing to monitor: configure replicas and/or ocsp.origins`},
 	}
 	for _, tc := range cases {
