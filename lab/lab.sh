@@ -392,6 +392,18 @@ wait_streaming() {
   die "replicas are not streaming after 30s (see $LAB_DIR/log)"
 }
 
+# wait_node_streaming NODE waits until NODE streams from its upstream.
+wait_node_streaming() {
+  local i n
+  for i in $(seq 150); do
+    n=$(psql_su "$(upstream_of "$1")" -d postgres -Atc \
+      "SELECT count(*) FROM pg_stat_replication WHERE application_name = '$1' AND state = 'streaming'" 2>/dev/null || echo 0)
+    [ "$n" = 1 ] && return
+    sleep 0.2
+  done
+  die "$1 is not streaming after 30s (see $LAB_DIR/log/$1.log)"
+}
+
 cmd_down() {
   local o node i
   for o in origin-1 origin-2; do
@@ -428,7 +440,7 @@ cmd_rebuild() {
   rm -rf "${LAB_DIR:?}/$node"
   clone_replicas "$node"
   pg_start "$node"
-  wait_streaming
+  wait_node_streaming "$node"
   log "rebuilt $node"
 }
 

@@ -1,0 +1,202 @@
+package integration
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certstatus/certstatus_exporter/lab/labtest"
+)
+
+// Issue 14 "must show": with the middle replica's replay paused, the
+// cascading replica's lag (against its upstream, which sends what it has
+// received) stays 0 while the middle replica's replay lag grows.
+func TestReplicationCascadeWhileMiddlePaused(t *testing.T) {
+	lab := labtest.Up(t)
+	reg := startExporter(t, topologyConfig(t, lab, labReplica{name: "replica-1"},
+		labReplica{name: "replica-cascade", upstream: "replica-1"}))
+	eventually(t, 15*time.Second, "cascade streaming from replica-1", func() error {
+		if v, _ := value(t, reg, "certstatus_replica_wal_receiver_streaming", "replica", "replica-cascade"); v != 1 {
+			return fmt.Errorf("streaming = %v", v)
+		}
+		return nil
+	})
+	lab.SQL(t, "replica-1", "SELECT pg_wal_replay_pause()")
+	t.Cleanup(func() { lab.SQL(t, "replica-1", "SELECT pg_wal_replay_resume()") })
+	lab.WriteWAL(t, 2)
+	pos := primaryLSN(t, lab)
+	eventually(t, 15*time.Second, "cascade received everything replica-1 did", func() error {
+		settle(t, reg, "replica-cascade", pos)
+		r1 := must(t, reg, "certstatus_replica_replay_lag_bytes", "replica", "replica-1")
+		if r1 <= 0 {
+			return fmt.Errorf("replica-1 replay lag %v bytes with replay paused", r1)
+		}
+		for _, m := range []string{"certstatus_replica_receive_lag_bytes", "certstatus_replica_replay_lag_bytes", "certstatus_replica_replay_lag_seconds"} {
+			if v := must(t, reg, m, "replica", "replica-cascade"); v != 0 {
+				return fmt.Errorf("cascade %s = %v against its upstream", m, v)
+			}
+		}
+		return nil
+	})
+	// The cascade really is ahead of the paused middle's replay.
+	cascade := lab.SQL(t, "replica-cascade", "SELECT pg_last_wal_replay_lsn() - '0/0'")
+	middle := lab.SQL(t, "replica-1", "SELECT pg_last_wal_replay_lsn() - '0/0'")
+	c, _ := strconv.ParseFloat(cascade, 64)
+	m, _ := strconv.ParseFloat(middle, 64)
+	if c <= m {
+		t.Errorf("cascade replayed to %v, the paused middle to %v; want the cascade ahead", c, m)
+	}
+	s1 := must(t, reg, "certstatus_replica_replay_lag_seconds", "replica", "replica-1")
+	eventually(t, 10*time.Second, "replica-1's replay lag in seconds grows", func() error {
+		if s := must(t, reg, "certstatus_replica_replay_lag_seconds", "replica", "replica-1"); s < s1+2 {
+			return fmt.Errorf("replica-1 replay lag %vs, was %vs", s, s1)
+		}
+		return nil
+	})
+	if h := must(t, reg, "certstatus_replica_wal_headroom_bytes", "replica", "replica-cascade"); h <= 0 {
+		t.Errorf("cascade headroom %v against replica-1's wal_keep_size, want > 0", h)
+	}
+	lab.SQL(t, "replica-1", "SELECT pg_wal_replay_resume()")
+	eventually(t, 10*time.Second, "replica-1 caught up after resume", func() error {
+		if v := must(t, reg, "certstatus_replica_replay_lag_bytes", "replica", "replica-1"); v != 0 {
+			return fmt.Errorf("replay lag %v", v)
+		}
+		return nil
+	})
+}
+
+// Issue 10 "must show": a replica with restore_command over the lab's WAL
+// archive: removed from the primary yes, unrecoverable no, then back to
+// streaming; replica-2 without it: unrecoverable.
+func TestReplicationArchiveRecovery(t *testing.T) {
+	lab := labtest.Up(t)
+	reg := startExporter(t, topologyConfig(t, lab, labReplica{name: "replica-archive"}, labReplica{name: "replica-2"}))
+	t.Cleanup(func() { lab.Run(t, "rebuild", "replica-2") })
+	t.Cleanup(func() { lab.Run(t, "rebuild", "replica-archive") })
+	eventually(t, 10*time.Second, "archiver enabled", func() error {
+		if v, _ := value(t, reg, "certstatus_primary_archiver_enabled"); v != 1 {
+			return fmt.Errorf("archiver_enabled = %v", v)
+		}
+		return nil
+	})
+	// Paused replay keeps replica-archive from restoring from the archive
+	// while it is cut, so the primary can remove what it needs.
+	cut(t, lab, reg, "replica-archive")
+	lab.SQL(t, "replica-archive", "SELECT pg_wal_replay_pause()")
+	cut(t, lab, reg, "replica-2")
+	for i := 0; i < 4; i++ {
+		lab.Run(t, "switch-wal", "1")
+	}
+	waitArchived(t, lab)
+	lab.SQL(t, "primary", "CHECKPOINT")
+	eventually(t, 15*time.Second, "both removed from the primary", func() error {
+		for _, r := range []string{"replica-archive", "replica-2"} {
+			if v := must(t, reg, "certstatus_replica_wal_lost", "replica", r); v != 1 {
+				return fmt.Errorf("%s wal_lost %v", r, v)
+			}
+		}
+		return nil
+	})
+	for r, want := range map[string]float64{"replica-archive": 0, "replica-2": 1} {
+		if v := must(t, reg, "certstatus_replica_wal_unrecoverable", "replica", r); v != want {
+			t.Errorf("%s unrecoverable = %v, want %v", r, v, want)
+		}
+		if v := must(t, reg, "certstatus_replica_restore_command_configured", "replica", r); v != 1-want {
+			t.Errorf("%s restore_command_configured = %v, want %v", r, v, 1-want)
+		}
+	}
+
+	lab.SQL(t, "replica-archive", "SELECT pg_wal_replay_resume()")
+	lab.Run(t, "uncut", "replica-archive")
+	eventually(t, 60*time.Second, "replica-archive restored from the archive and streams again", func() error {
+		if v := must(t, reg, "certstatus_replica_wal_receiver_streaming", "replica", "replica-archive"); v != 1 {
+			return fmt.Errorf("streaming %v", v)
+		}
+		if v := must(t, reg, "certstatus_replica_wal_lost", "replica", "replica-archive"); v != 0 {
+			return fmt.Errorf("wal_lost %v", v)
+		}
+		if v := must(t, reg, "certstatus_replica_receive_lag_bytes", "replica", "replica-archive"); v != 0 {
+			return fmt.Errorf("receive lag %v", v)
+		}
+		return nil
+	})
+}
+
+// A failing archive_command shows as failures and a growing archive lag,
+// what the archiver alert (alerts/replication-archive.rules.yml) fires on.
+func TestReplicationArchiverFailing(t *testing.T) {
+	lab := labtest.Up(t)
+	reg := startExporter(t, topologyConfig(t, lab, labReplica{name: "replica-1"}))
+	if !lab.Has("archive") {
+		t.Skip("the lab has no archive")
+	}
+	// One archived segment, so the archive lag is defined.
+	lab.Run(t, "switch-wal", "1")
+	waitArchived(t, lab)
+	eventually(t, 10*time.Second, "archiver metrics", func() error {
+		if _, ok := value(t, reg, "certstatus_primary_archive_lag_bytes"); !ok {
+			return fmt.Errorf("no archive lag yet")
+		}
+		return nil
+	})
+	failures := must(t, reg, "certstatus_primary_archiver_failures_total")
+	lab.Run(t, "archive-fail")
+	t.Cleanup(func() {
+		lab.Run(t, "archive-ok")
+		waitArchived(t, lab)
+	})
+	lab.Run(t, "switch-wal", "3")
+	eventually(t, 60*time.Second, "archiver failing and behind", func() error {
+		if v := must(t, reg, "certstatus_primary_archiver_failures_total"); v <= failures {
+			return fmt.Errorf("failures %v, was %v", v, failures)
+		}
+		if v := must(t, reg, "certstatus_primary_archive_lag_bytes"); v < 2*segSize {
+			return fmt.Errorf("archive lag %v bytes", v)
+		}
+		return nil
+	})
+	must(t, reg, "certstatus_primary_archiver_last_failure_timestamp_seconds")
+	lab.Run(t, "archive-ok")
+	eventually(t, 60*time.Second, "archiver caught up", func() error {
+		if v := must(t, reg, "certstatus_primary_archive_lag_bytes"); v >= segSize {
+			return fmt.Errorf("archive lag %v bytes", v)
+		}
+		return nil
+	})
+}
+
+// sync_state of each standby, the server version, and the monitoring role
+// with only pg_monitor seeing the WAL receiver's status on every version.
+func TestReplicationSyncStateVersionAndRole(t *testing.T) {
+	lab := labtest.Up(t)
+	reg := startExporter(t, topologyConfig(t, lab, labReplica{name: "replica-1"}, labReplica{name: "replica-sync"}))
+	roles := lab.SQL(t, "primary", `SELECT string_agg(r.rolname, ',' ORDER BY r.rolname) FROM pg_auth_members m
+  JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = 'monitor'`)
+	if roles != "pg_monitor" {
+		t.Fatalf("monitor role is a member of %q, want only pg_monitor", roles)
+	}
+	if v := lab.SQL(t, "primary", "SELECT rolsuper OR rolreplication FROM pg_roles WHERE rolname = 'monitor'"); v != "f" {
+		t.Fatalf("monitor role is superuser or replication: %s", v)
+	}
+	version := float64(lab.ServerVersion(t))
+	eventually(t, 15*time.Second, "sync states, versions, streaming", func() error {
+		for r, state := range map[string]string{"replica-1": "async", "replica-sync": "sync"} {
+			if v, _ := value(t, reg, "certstatus_replica_sync_state", "replica", r, "state", state); v != 1 {
+				return fmt.Errorf("%s sync_state{state=%q} = %v", r, state, v)
+			}
+			if v, _ := value(t, reg, "certstatus_replica_wal_receiver_streaming", "replica", r); v != 1 {
+				return fmt.Errorf("%s streaming = %v as monitor (pg_monitor only)", r, v)
+			}
+			if v, _ := value(t, reg, "certstatus_server_version_num", "probe", "replica", "target", r); v != version {
+				return fmt.Errorf("%s version %v, want %v", r, v, version)
+			}
+		}
+		if v, _ := value(t, reg, "certstatus_server_version_num", "probe", "primary", "target", "primary"); v != version {
+			return fmt.Errorf("primary version %v, want %v", v, version)
+		}
+		return nil
+	})
+	t.Logf("PostgreSQL %s: sync_state and streaming read with pg_monitor only", strings.TrimSpace(lab.SQL(t, "primary", "SHOW server_version")))
+}
