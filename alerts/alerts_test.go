@@ -41,7 +41,17 @@ func promtool(t *testing.T, args ...string) {
 	}
 }
 
-func TestPromtoolCheckRules(t *testing.T) { promtool(t, "check", "rules", "certstatus.rules.yml") }
+func ruleFiles(t *testing.T) []string {
+	files, _ := filepath.Glob("*.rules.yml")
+	if len(files) == 0 {
+		t.Fatal("no rule files")
+	}
+	return files
+}
+
+func TestPromtoolCheckRules(t *testing.T) {
+	promtool(t, append([]string{"check", "rules"}, ruleFiles(t)...)...)
+}
 
 func TestPromtoolTestRules(t *testing.T) {
 	tests, _ := filepath.Glob("tests/*.test.yml")
@@ -54,21 +64,29 @@ func TestPromtoolTestRules(t *testing.T) {
 var anchor = regexp.MustCompile(`(?m)^## (\S+)$`)
 
 func TestEveryAlertHasSeverityRunbookAndFiringTest(t *testing.T) {
-	raw, err := os.ReadFile("certstatus.rules.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var rf ruleFile
-	if err := yaml.Unmarshal(raw, &rf); err != nil {
-		t.Fatal(err)
+	for _, f := range ruleFiles(t) {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var one ruleFile
+		if err := yaml.Unmarshal(raw, &one); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		rf.Groups = append(rf.Groups, one.Groups...)
 	}
-	runbooks, err := os.ReadFile("../docs/runbooks.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Runbook sections of every docs/runbooks*.md, by file.
+	docs, _ := filepath.Glob("../docs/runbooks*.md")
 	sections := map[string]bool{}
-	for _, m := range anchor.FindAllStringSubmatch(string(runbooks), -1) {
-		sections[strings.ToLower(m[1])] = true
+	for _, d := range docs {
+		runbooks, err := os.ReadFile(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range anchor.FindAllStringSubmatch(string(runbooks), -1) {
+			sections["docs/"+filepath.Base(d)+"#"+strings.ToLower(m[1])] = true
+		}
 	}
 	fired := firedInTests(t)
 	alerts := 0
@@ -91,9 +109,11 @@ func TestEveryAlertHasSeverityRunbookAndFiringTest(t *testing.T) {
 					t.Errorf("%s: no %s", r.Alert, a)
 				}
 			}
-			_, frag, _ := strings.Cut(r.Annotations["runbook_url"], "#")
-			if frag != strings.ToLower(r.Alert) || !sections[frag] {
-				t.Errorf("%s: runbook_url %q has no section in docs/runbooks.md", r.Alert, r.Annotations["runbook_url"])
+			url := r.Annotations["runbook_url"]
+			_, frag, _ := strings.Cut(url, "#")
+			_, doc, _ := strings.Cut(url, "/blob/main/")
+			if frag != strings.ToLower(r.Alert) || !sections[doc] {
+				t.Errorf("%s: runbook_url %q has no section in docs/runbooks*.md", r.Alert, url)
 			}
 			if !fired[r.Alert] {
 				t.Errorf("%s: no promtool test expects it to fire", r.Alert)
