@@ -10,9 +10,11 @@ import (
 	"github.com/certstatus/certstatus_exporter/lab/labtest"
 )
 
-// Issue 14 "must show": with the middle replica's replay paused, the
-// cascading replica's lag (against its upstream, which sends what it has
-// received) stays 0 while the middle replica's replay lag grows.
+// Issue 14 "must show": cascade lag is correct while the middle replica's
+// replay is paused. A cascading replica's lag is measured against its
+// upstream's position (what the upstream has received): the exporter's
+// numbers must equal what the two servers say (a standby sends what it has
+// received, so the cascade usually gets ahead of the paused middle's replay).
 func TestReplicationCascadeWhileMiddlePaused(t *testing.T) {
 	lab := labtest.Up(t)
 	reg := startExporter(t, topologyConfig(t, lab, labReplica{name: "replica-1"},
@@ -27,26 +29,39 @@ func TestReplicationCascadeWhileMiddlePaused(t *testing.T) {
 	t.Cleanup(func() { lab.SQL(t, "replica-1", "SELECT pg_wal_replay_resume()") })
 	lab.WriteWAL(t, 2)
 	pos := primaryLSN(t, lab)
-	eventually(t, 15*time.Second, "cascade received everything replica-1 did", func() error {
-		settle(t, reg, "replica-cascade", pos)
-		r1 := must(t, reg, "certstatus_replica_replay_lag_bytes", "replica", "replica-1")
-		if r1 <= 0 {
-			return fmt.Errorf("replica-1 replay lag %v bytes with replay paused", r1)
+	lsn := func(node, fn string) float64 {
+		v, err := strconv.ParseFloat(lab.SQL(t, node, "SELECT "+fn+"() - '0/0'"), 64)
+		if err != nil {
+			t.Fatal(err)
 		}
-		for _, m := range []string{"certstatus_replica_receive_lag_bytes", "certstatus_replica_replay_lag_bytes", "certstatus_replica_replay_lag_seconds"} {
-			if v := must(t, reg, m, "replica", "replica-cascade"); v != 0 {
-				return fmt.Errorf("cascade %s = %v against its upstream", m, v)
+		return v
+	}
+	var middleReceive, middleReplay, cascadeReceive, cascadeReplay float64
+	eventually(t, 20*time.Second, "exporter's cascade lag equals the servers'", func() error {
+		settle(t, reg, "replica-cascade", pos)
+		middleReceive, middleReplay = lsn("replica-1", "pg_last_wal_receive_lsn"), lsn("replica-1", "pg_last_wal_replay_lsn")
+		cascadeReceive, cascadeReplay = lsn("replica-cascade", "pg_last_wal_receive_lsn"), lsn("replica-cascade", "pg_last_wal_replay_lsn")
+		if middleReceive < pos {
+			return fmt.Errorf("replica-1 received %v of %v", middleReceive, pos)
+		}
+		if r1 := must(t, reg, "certstatus_replica_replay_lag_bytes", "replica", "replica-1"); r1 != pos-middleReplay {
+			return fmt.Errorf("replica-1 replay lag %v bytes, servers say %v", r1, pos-middleReplay)
+		}
+		want := map[string]float64{
+			"certstatus_replica_receive_lag_bytes": middleReceive - max(cascadeReceive, cascadeReplay),
+			"certstatus_replica_replay_lag_bytes":  max(0, middleReceive-cascadeReplay),
+		}
+		for m, w := range want {
+			if v := must(t, reg, m, "replica", "replica-cascade"); v != w {
+				return fmt.Errorf("cascade %s = %v against its upstream, servers say %v", m, v, w)
 			}
 		}
 		return nil
 	})
-	// The cascade really is ahead of the paused middle's replay.
-	cascade := lab.SQL(t, "replica-cascade", "SELECT pg_last_wal_replay_lsn() - '0/0'")
-	middle := lab.SQL(t, "replica-1", "SELECT pg_last_wal_replay_lsn() - '0/0'")
-	c, _ := strconv.ParseFloat(cascade, 64)
-	m, _ := strconv.ParseFloat(middle, 64)
-	if c <= m {
-		t.Errorf("cascade replayed to %v, the paused middle to %v; want the cascade ahead", c, m)
+	t.Logf("PostgreSQL %d, replica-1 paused: replica-1 received %.0f replayed %.0f; cascade received %.0f replayed %.0f",
+		lab.ServerVersion(t)/10000, middleReceive, middleReplay, cascadeReceive, cascadeReplay)
+	if middleReplay >= pos {
+		t.Fatalf("replica-1 replayed to %v although paused before %v was written", middleReplay, pos)
 	}
 	s1 := must(t, reg, "certstatus_replica_replay_lag_seconds", "replica", "replica-1")
 	eventually(t, 10*time.Second, "replica-1's replay lag in seconds grows", func() error {
@@ -199,4 +214,31 @@ func TestReplicationSyncStateVersionAndRole(t *testing.T) {
 		return nil
 	})
 	t.Logf("PostgreSQL %s: sync_state and streaming read with pg_monitor only", strings.TrimSpace(lab.SQL(t, "primary", "SHOW server_version")))
+}
+
+// A server older than 13 is an unsupported_version failure of its target
+// (up 0, the reason counted), not a crash; the other targets are served.
+func TestReplicationUnsupportedVersion(t *testing.T) {
+	lab := labtest.Up(t)
+	old := strings.TrimSpace(lab.Run(t, "old-up"))
+	t.Cleanup(func() { lab.Run(t, "old-down") })
+	cfg := topologyConfig(t, lab, labReplica{name: "replica-1"})
+	cfg.Replicas = append(cfg.Replicas, cfg.Replicas[0])
+	cfg.Replicas[1].Name, cfg.Replicas[1].DSN = "replica-old", old
+	reg := startExporter(t, cfg)
+	eventually(t, 15*time.Second, "PostgreSQL 12 refused, replica-1 served", func() error {
+		if v, _ := value(t, reg, "certstatus_probe_failures_total", "probe", "replica", "target", "replica-old", "reason", "unsupported_version"); v < 1 {
+			return fmt.Errorf("unsupported_version failures %v", v)
+		}
+		if v, _ := value(t, reg, "certstatus_replica_up", "replica", "replica-old"); v != 0 {
+			return fmt.Errorf("replica-old up %v", v)
+		}
+		if v, _ := value(t, reg, "certstatus_replica_up", "replica", "replica-1"); v != 1 {
+			return fmt.Errorf("replica-1 up %v", v)
+		}
+		return nil
+	})
+	if _, ok := value(t, reg, "certstatus_replica_replay_lag_bytes", "replica", "replica-old"); ok {
+		t.Error("replica-old has lag metrics although its version is unsupported")
+	}
 }

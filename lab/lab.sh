@@ -18,6 +18,7 @@
 #   lab/lab.sh rebuild NODE       re-clone a replica from the primary (after WAL loss)
 #   lab/lab.sh cut|uncut NODE     point a replica's WAL receiver nowhere / back at its upstream
 #   lab/lab.sh version            the server's major version
+#   lab/lab.sh old-up|old-down    a standalone PostgreSQL 12 on LAB_PG_OLD_PORT (too old: for tests)
 #   lab/lab.sh switch-wal [N]     move the primary N WAL segments on (pg_switch_wal)
 #   lab/lab.sh freeze-checkpointer|thaw-checkpointer NODE   no checkpoint happens while frozen
 #   lab/lab.sh archive-fail|archive-ok   make the primary's archive_command fail / work
@@ -26,7 +27,8 @@
 # (primary; replicas follow, default 55432), LAB_OCSP_PORT (origin-1; origin-2
 # follows, default 58081), LAB_PG_USER (OS user running postgres, default postgres),
 # LAB_PG_VERSION (13-18, default 15), LAB_TOPOLOGY (extra nodes, any of
-# "slot archive cascade sync", or "all"; see docs/lab-topologies.md).
+# "slot archive cascade sync", or "all"; see docs/postgresql-versions.md),
+# LAB_PG_OLD_PORT (the PostgreSQL 12 of old-up, default LAB_PG_PORT+13).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,6 +36,7 @@ LAB_DIR=${LAB_DIR:-/tmp/certstatus-lab}
 LAB_PG_PORT=${LAB_PG_PORT:-55432}
 LAB_OCSP_PORT=${LAB_OCSP_PORT:-58081}
 LAB_PG_USER=${LAB_PG_USER:-postgres}
+LAB_PG_OLD_PORT=${LAB_PG_OLD_PORT:-$((LAB_PG_PORT + 13))}
 LAB_PG_VERSION=${LAB_PG_VERSION:-15}
 LAB_TOPOLOGY=${LAB_TOPOLOGY:-}
 [ "$LAB_TOPOLOGY" = all ] && LAB_TOPOLOGY="slot archive cascade sync"
@@ -119,7 +122,10 @@ ensure_labtool() {
 
 pg_running() { as_pg "$PG_BIN/pg_ctl" -D "$LAB_DIR/$1" status >/dev/null 2>&1; }
 
-pg_start() {
+pg_start() { pg_start_dir "$1"; }
+
+# pg_start_dir DIR starts the cluster in $LAB_DIR/DIR (log $LAB_DIR/log/DIR.log).
+pg_start_dir() {
   local node=$1 i
   pg_running "$node" && return
   # The lab's ports lie in the kernel's ephemeral range: a client socket may
@@ -127,7 +133,7 @@ pg_start() {
   for i in $(seq 35); do
     as_pg "$PG_BIN/pg_ctl" -D "$LAB_DIR/$node" -l "$LAB_DIR/log/$node.log" -w -t 60 start >/dev/null && return
     tail -5 "$LAB_DIR/log/$node.log" | grep -q 'Address already in use' || break
-    log "$node: port $(port_of "$node") busy, retrying"
+    log "$node: port busy, retrying"
     sleep 2
   done
   die "$node did not start; see $LAB_DIR/log/$node.log"
@@ -392,6 +398,32 @@ wait_streaming() {
   die "replicas are not streaming after 30s (see $LAB_DIR/log)"
 }
 
+# cmd_old_up starts a standalone PostgreSQL 12 (no replicas) on
+# LAB_PG_OLD_PORT, for the test that the exporter refuses versions below 13.
+cmd_old_up() {
+  local bin dir="$LAB_DIR/old"
+  ensure_npm_postgres 12
+  ensure_pg_user
+  bin=$(pg_server_bin 12)
+  mkdir -p "$LAB_DIR"/{log,run}
+  chown "$LAB_PG_USER" "$LAB_DIR" "$LAB_DIR/log" "$LAB_DIR/run" 2>/dev/null || true
+  if [ ! -f "$dir/PG_VERSION" ]; then
+    as_pg "$bin/initdb" -D "$dir" -U postgres --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+    printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\nfsync = off\nshared_buffers = 16MB\n" \
+      "$LAB_PG_OLD_PORT" "$LAB_DIR/run" >>"$dir/postgresql.conf"
+    PG_BIN=$bin pg_start_dir old
+    as_pg "$PSQL_BIN/psql" -X -q -h "$LAB_DIR/run" -p "$LAB_PG_OLD_PORT" -U postgres -d postgres \
+      -c "CREATE ROLE monitor WITH LOGIN PASSWORD '$MONITOR_PASSWORD' IN ROLE pg_monitor" -c "CREATE DATABASE certdb"
+  fi
+  PG_BIN=$bin pg_start_dir old
+  echo "postgres://monitor@127.0.0.1:$LAB_PG_OLD_PORT/certdb?sslmode=disable"
+}
+
+cmd_old_down() {
+  [ -f "$LAB_DIR/old/postmaster.pid" ] || return 0
+  as_pg "$(pg_server_bin 12)/pg_ctl" -D "$LAB_DIR/old" -m immediate -w stop >/dev/null 2>&1 || true
+}
+
 # wait_node_streaming NODE waits until NODE streams from its upstream.
 wait_node_streaming() {
   local i n
@@ -422,6 +454,7 @@ cmd_down() {
 
 cmd_destroy() {
   cmd_down
+  cmd_old_down
   rm -rf "$LAB_DIR"
   log "destroyed $LAB_DIR"
 }
@@ -524,6 +557,8 @@ case "${1:-}" in
   thaw) kill -CONT $(node_pids "${2:?node}") ;;
   rebuild) cmd_rebuild "${2:?node}" ;;
   cut) cmd_cut "${2:?node}" ;;
+  old-up) cmd_old_up ;;
+  old-down) cmd_old_down ;;
   uncut) cmd_uncut "${2:?node}" ;;
   version) psql_su primary -d postgres -Atc "SELECT current_setting('server_version_num')::int / 10000" ;;
   freeze-checkpointer) kill -STOP "$(checkpointer_pid "${2:?node}")" ;;
@@ -541,5 +576,5 @@ case "${1:-}" in
   bulk)
     "$TOOLS/labtool" bulk "${2:?N}" "postgres://postgres@127.0.0.1:$(port_of primary)/certdb?sslmode=disable" \
       "$LAB_DIR/ca/ca.pem" "$LAB_DIR/ca/ca-key.pem" "$LAB_DIR/ca/responder.pem" "$LAB_DIR/ca/responder-key.pem" ;;
-  *) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

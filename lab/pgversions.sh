@@ -6,6 +6,8 @@
 # pg_npm_version MAJOR prints the pinned npm version ("" for Debian's 15).
 pg_npm_version() {
   case "$1" in
+    # 12 only for the "too old" test (lab.sh old-up): the exporter refuses it.
+    12) echo 12.22.0-beta.15 ;;
     13) echo 13.23.0-beta.16 ;;
     14) echo 14.23.0-beta.17 ;;
     15) echo "" ;;
