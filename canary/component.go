@@ -294,6 +294,9 @@ func (c *canary) Collect(ch chan<- prometheus.Metric) {
 		col.Collect(ch)
 	}
 	ch <- target.Gauge(ocspTracked, float64(c.tracker.Len()))
+	if c.persist != nil {
+		ch <- target.Gauge(ocspUnpersisted, float64(c.tracker.Unpersisted()))
+	}
 	for _, s := range c.sources {
 		s.mu.RLock()
 		if s.health.Probed {
