@@ -135,8 +135,11 @@ func newCanary(cfg *config.Config, m *metrics, st *store.Store, logger *slog.Log
 func (c *canary) initialStats() {
 	now := time.Now()
 	for _, o := range c.origins {
-		o.stats, _ = c.tracker.Stats(o.idx, now, c.cfg.SLA.D(), c.compareWith(o))
+		var trans []Transition
+		o.stats, trans = c.tracker.Stats(o.idx, now, c.cfg.SLA.D(), c.compareWith(o))
 		o.statsAt = now
+		// Certificates that went overdue while the exporter was down.
+		logTransitions(c.logger.With("probe", probeOCSP, "origin", o.name), trans)
 	}
 }
 
@@ -170,23 +173,28 @@ func (c *canary) close() {
 func (c *canary) pollSource(ctx context.Context, s *sourceTarget, logger *slog.Logger) {
 	start := time.Now()
 	found, err := s.fetch.Fetch(ctx)
-	if err != nil && target.Cancelled(ctx) && len(found) == 0 {
-		return
+	// A read we cut short (reload, shutdown) says nothing about the source;
+	// what it returned was read all the same (and marked read): use it.
+	if !(err != nil && target.Cancelled(ctx)) {
+		c.recordSource(s, start, err, logger)
 	}
+	c.tracker.Expire(start, c.cfg.TrackFor.D())
+	for _, f := range found {
+		c.take(s, f, start, logger)
+	}
+}
+
+func (c *canary) recordSource(s *sourceTarget, start time.Time, err error, logger *slog.Logger) {
 	s.mu.Lock()
 	wasUp := s.health.Up || !s.health.Probed
 	s.health.Record(start, err)
 	s.mu.Unlock()
-	if err != nil {
-		c.m.sourceErrors.WithLabelValues(s.name, SourceErrFetch).Inc()
-		if wasUp {
-			logger.Warn("certificate source failed", "reason", pgconn.Reason(err), "err", config.Scrub(err.Error()))
-		}
+	if err == nil {
+		return
 	}
-	// A source cut short still returns what it read (and marked read): use it.
-	c.tracker.Expire(start, c.cfg.TrackFor.D())
-	for _, f := range found {
-		c.take(s, f, start, logger)
+	c.m.sourceErrors.WithLabelValues(s.name, SourceErrFetch).Inc()
+	if wasUp {
+		logger.Warn("certificate source failed", "reason", pgconn.Reason(err), "err", config.Scrub(err.Error()))
 	}
 }
 
