@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"text/template"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,6 +29,7 @@ type Exporter struct {
 	wg       *sync.WaitGroup
 	reloadOK bool
 	reloadAt time.Time
+	certLink *template.Template // web.certificate_link; nil: no link
 }
 
 // New returns an exporter with nothing running; ApplyConfig starts it.
@@ -57,6 +59,8 @@ func (e *Exporter) ApplyConfig(cfg *config.Config) {
 		e.canary.start(ctx, e.wg, e.logger)
 	}
 	e.reloadOK, e.reloadAt = true, time.Now()
+	// Validated by config.Load; a config built in code without it gets no link.
+	e.certLink, _ = config.ParseCertificateLink(cfg.Web.CertificateLink)
 	e.logger.Info("configuration applied", "replicas", len(cfg.Replicas), "primary", cfg.Primary != nil,
 		"origins", len(cfg.OCSP.Origins), "sources", len(cfg.OCSP.Sources))
 }

@@ -48,13 +48,17 @@ func (e *Exporter) Handler(reg *prometheus.Registry, reload Reloader, logger *sl
 		fmt.Fprintln(w, "Reloaded")
 	})
 	mux.HandleFunc("/status", e.serveStatus)
+	mux.HandleFunc("GET /api/v1/certificates", e.serveAPICertificates)
+	mux.HandleFunc("GET /api/v1/replicas", e.serveAPIReplicas)
 	landing, err := web.NewLandingPage(web.LandingConfig{
 		Name:        "certstatus_exporter",
 		Description: "Is every certificate status answer authoritative and fresh? Replication lag, WAL headroom and OCSP canaries.",
 		Version:     version.Info(),
 		Links: []web.LandingLinks{
 			{Address: "metrics", Text: "Metrics"},
-			{Address: "status", Text: "Status of every probe target"},
+			{Address: "status", Text: "Incident view: overdue certificates, replicas, origins"},
+			{Address: "api/v1/certificates?state=overdue", Text: "Overdue certificates (JSON)"},
+			{Address: "api/v1/replicas", Text: "Replicas (JSON)"},
 			{Address: "-/healthy", Text: "Health"},
 		},
 	})

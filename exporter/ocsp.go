@@ -35,6 +35,7 @@ type fetcher interface {
 
 type sourceTarget struct {
 	name  string
+	typ   string
 	fetch fetcher
 	seen  *probes.SeenSet
 
@@ -56,7 +57,10 @@ type originTarget struct {
 	up       bool
 	lastErr  string
 	lastPass time.Time
-	stats    probes.OriginStats
+	passTook time.Duration
+	// lastAnswer is when the origin last sent an OCSP response of any status.
+	lastAnswer time.Time
+	stats      probes.OriginStats
 }
 
 // newCanary builds the canary for cfg; nil when no origin is configured.
@@ -74,7 +78,7 @@ func newCanary(cfg *config.Config, m *ocspMetrics) (*canary, error) {
 		c.issuers = append(c.issuers, is)
 	}
 	for _, s := range o.Sources {
-		st := &sourceTarget{name: s.Name, seen: probes.NewSeenSet(o.MaxTracked), health: newHealth()}
+		st := &sourceTarget{name: s.Name, typ: s.Type, seen: probes.NewSeenSet(o.MaxTracked), health: newHealth()}
 		if s.Type == config.SourceSQL {
 			st.fetch = probes.NewSQLSource(s, o.Timeout.D())
 		} else {
@@ -174,6 +178,9 @@ func (c *canary) pollSource(ctx context.Context, s *sourceTarget, logger *slog.L
 			logger.Warn("certificate skipped", "id", f.ID, "reason", reason, "err", err)
 			continue
 		}
+		if s.typ == config.SourceDir && ic.Provenance == probes.ProvenanceIssuedAt {
+			ic.Provenance = probes.ProvenanceMtime
+		}
 		if ic.IssuedAt.Before(cutoff) {
 			continue
 		}
@@ -216,7 +223,7 @@ func (c *canary) checkOrigin(ctx context.Context, o *originTarget, logger *slog.
 	stats := c.tracker.Stats(o.idx, time.Now(), c.cfg.SLA.D(), c.compareWith(o))
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.stats, o.lastPass = stats, now
+	o.stats, o.lastPass, o.passTook = stats, now, time.Since(now)
 }
 
 func (c *canary) compareWith(o *originTarget) []int {
@@ -246,6 +253,9 @@ func (c *canary) record(o *originTarget, d probes.Due, res probes.OCSPResult, lo
 	}
 	o.mu.Lock()
 	o.probed, o.up, o.lastErr = true, answered(res.Result), res.Detail
+	if o.up {
+		o.lastAnswer = time.Now()
+	}
 	o.mu.Unlock()
 	if !probes.Authoritative(res.Result) {
 		logger.Debug("non-authoritative answer", "serial", d.Serial.Text(16), "result", res.Result, "detail", res.Detail)

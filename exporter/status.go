@@ -1,46 +1,24 @@
 package exporter
 
-import (
-	"fmt"
-	"html/template"
-	"net/http"
-	"time"
-)
+import "time"
 
-// The status page shows each target's health. It shows names and errors
-// (scrubbed), never DSNs.
-var statusPage = template.Must(template.New("status").Parse(`<!DOCTYPE html>
-<html><head><title>certstatus_exporter status</title>
-<style>body{font-family:sans-serif}td,th{padding:2px 10px;text-align:left}.down{color:#b00}</style></head>
-<body><h1>certstatus_exporter status</h1>
-<p>Configuration loaded {{.ReloadAt}}; last reload {{if .ReloadOK}}succeeded{{else}}<b class="down">failed, previous configuration still running</b>{{end}}.</p>
-<table><tr><th>probe</th><th>target</th><th>up</th><th>last success</th><th>last probe</th><th>last error</th></tr>
-{{range .Rows}}<tr><td>{{.Probe}}</td><td>{{.Target}}</td><td{{if not .Up}} class="down"{{end}}>{{if .Up}}up{{else}}down{{end}}</td>
-<td>{{.LastSuccess}}</td><td>{{.Duration}}</td><td>{{.Error}}</td></tr>
-{{end}}</table></body></html>
-`))
-
+// statusRow is one probe target's health on /status. It shows names and
+// errors (scrubbed), never DSNs.
 type statusRow struct {
 	Probe, Target, LastSuccess, Duration, Error string
 	Up                                          bool
 }
 
-func (e *Exporter) serveStatus(w http.ResponseWriter, _ *http.Request) {
-	e.mu.RLock()
-	data := struct {
-		ReloadAt string
-		ReloadOK bool
-		Rows     []statusRow
-	}{ReloadAt: stamp(e.reloadAt), ReloadOK: e.reloadOK}
+// statusRows lists every probe target. Called with e.mu held.
+func (e *Exporter) statusRows() []statusRow {
+	var rows []statusRow
 	if e.repl != nil {
-		data.Rows = e.repl.statusRows()
+		rows = e.repl.statusRows()
 	}
 	if e.canary != nil {
-		data.Rows = append(data.Rows, e.canary.statusRows()...)
+		rows = append(rows, e.canary.statusRows()...)
 	}
-	e.mu.RUnlock()
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = statusPage.Execute(w, data)
+	return rows
 }
 
 func (h *health) row(probe, target string) statusRow {
@@ -77,12 +55,16 @@ func (c *canary) statusRows() []statusRow {
 		rows = append(rows, s.health.row(probeSource, s.name))
 		s.mu.RUnlock()
 	}
+	// An origin succeeds when it answers: "last success" is its last OCSP
+	// response of any status, not the end of a pass whose every request
+	// may have failed; the counts are in the origins table.
 	for _, o := range c.origins {
 		o.mu.RLock()
-		st := o.stats
-		rows = append(rows, statusRow{Probe: probeOCSP, Target: o.name, Up: o.up, LastSuccess: stamp(o.lastPass),
-			Duration: fmt.Sprintf("%d pending, %d authoritative, %d overdue", st.Pending, st.Authoritative, st.Overdue),
-			Error:    o.lastErr})
+		row := statusRow{Probe: probeOCSP, Target: o.name, Up: o.up, LastSuccess: stamp(o.lastAnswer), Error: o.lastErr}
+		if !o.lastPass.IsZero() {
+			row.Duration = o.passTook.Round(time.Millisecond).String()
+		}
+		rows = append(rows, row)
 		o.mu.RUnlock()
 	}
 	return rows

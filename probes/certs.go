@@ -39,7 +39,16 @@ type IssuedCert struct {
 	Serial   *big.Int
 	IssuedAt time.Time
 	Kind     string
+	// Provenance names the clock IssuedAt came from.
+	Provenance string
 }
+
+// Provenances of IssuedAt, most trustworthy first.
+const (
+	ProvenanceIssuedAt  = "issued_at"  // the source's issued-at column
+	ProvenanceMtime     = "mtime"      // a spool file's modification time
+	ProvenanceNotBefore = "not_before" // backdated by CAs: a last resort
+)
 
 // CertError is a certificate a source could not use, with its reason.
 type CertError struct {
@@ -63,9 +72,10 @@ func ParseIssued(raw []byte, issuers []*Issuer, issuedAt time.Time) (IssuedCert,
 	if err != nil {
 		return IssuedCert{}, &CertError{SourceErrUnparseable, err}
 	}
-	ic := IssuedCert{Issuer: -1, Serial: cert.SerialNumber, IssuedAt: cert.NotBefore, Kind: KindCertificate}
+	ic := IssuedCert{Issuer: -1, Serial: cert.SerialNumber, IssuedAt: cert.NotBefore, Kind: KindCertificate,
+		Provenance: ProvenanceNotBefore}
 	if !issuedAt.IsZero() {
-		ic.IssuedAt = issuedAt
+		ic.IssuedAt, ic.Provenance = issuedAt, ProvenanceIssuedAt
 	}
 	for _, ext := range cert.Extensions {
 		if ext.Id.Equal(oidCTPoison) {

@@ -26,9 +26,11 @@ type certKey struct {
 
 // tracked is one certificate. Times are Unix nanoseconds to keep it small.
 type tracked struct {
-	key      certKey
-	issuedAt int64
-	origins  []originState
+	key        certKey
+	issuedAt   int64
+	kind       string // one of CertKinds
+	provenance string // one of the Provenance* clocks
+	origins    []originState
 }
 
 type originState struct {
@@ -37,6 +39,7 @@ type originState struct {
 	thisUpdate int64
 	nextUpdate int64
 	result     uint8 // 1 + index into OCSPResults; 0 before the first answer
+	since      int64 // when result last changed (the incident view's "since")
 }
 
 func (s originState) authoritative() bool {
@@ -57,7 +60,8 @@ func (t *Tracker) Add(c IssuedCert) (added bool, evicted int) {
 	if _, ok := t.certs[key]; ok {
 		return false, 0
 	}
-	tc := &tracked{key: key, issuedAt: c.IssuedAt.UnixNano(), origins: make([]originState, t.origins)}
+	tc := &tracked{key: key, issuedAt: c.IssuedAt.UnixNano(), kind: c.Kind, provenance: c.Provenance,
+		origins: make([]originState, t.origins)}
 	t.certs[key] = tc
 	heap.Push(&t.byIssued, tc)
 	for len(t.certs) > t.max {
@@ -140,7 +144,9 @@ func (t *Tracker) Record(o int, d Due, res OCSPResult, at time.Time) (timeToAuth
 	}
 	s := &c.origins[o]
 	s.lastCheck = at.UnixNano()
-	s.result = resultIndex(res.Result)
+	if r := resultIndex(res.Result); r != s.result || s.since == 0 {
+		s.result, s.since = r, at.UnixNano()
+	}
 	if !Authoritative(res.Result) {
 		return 0, false
 	}

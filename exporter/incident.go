@@ -1,0 +1,149 @@
+package exporter
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"strings"
+	"text/template"
+
+	"github.com/certstatus/certstatus_exporter/config"
+	"github.com/certstatus/certstatus_exporter/internal/view"
+)
+
+// incident is what the incident view shows besides certificates, gathered
+// from the components that offer it (see internal/view), worst first.
+type incident struct {
+	Replicas []view.Replica
+	Origins  []view.Origin
+	Sources  []view.Source
+}
+
+// gatherIncident asks every component for its part. Components that offer
+// nothing are skipped; the calls copy snapshots and never do I/O.
+func gatherIncident(components []any) incident {
+	var in incident
+	for _, c := range components {
+		if l, ok := c.(view.ReplicaLister); ok {
+			in.Replicas = append(in.Replicas, l.Replicas()...)
+		}
+		if l, ok := c.(view.OriginLister); ok {
+			in.Origins = append(in.Origins, l.Origins()...)
+		}
+		if l, ok := c.(view.SourceLister); ok {
+			in.Sources = append(in.Sources, l.Sources()...)
+		}
+	}
+	slices.SortStableFunc(in.Replicas, compareReplicas)
+	slices.SortStableFunc(in.Origins, compareOrigins)
+	slices.SortStableFunc(in.Sources, func(a, b view.Source) int {
+		return cmp.Or(cmpBool(a.Up || !a.Probed, b.Up || !b.Probed), cmp.Compare(a.Name, b.Name))
+	})
+	for i := range in.Replicas {
+		in.Replicas[i].Error = config.Scrub(in.Replicas[i].Error)
+	}
+	for i := range in.Origins {
+		in.Origins[i].LastError = config.Scrub(in.Origins[i].LastError)
+	}
+	for i := range in.Sources {
+		in.Sources[i].Error = config.Scrub(in.Sources[i].Error)
+	}
+	return in
+}
+
+// certificatePage merges the listers' pages. With one lister (the usual
+// case) it is asked for exactly the page; with several, each is asked for
+// everything up to the page's end, which stays bounded by offset+limit.
+func certificatePage(ls []view.CertificateLister, q view.CertificateQuery) view.CertificatePage {
+	switch len(ls) {
+	case 0:
+		return view.CertificatePage{}
+	case 1:
+		return ls[0].Certificates(q)
+	}
+	var all view.CertificatePage
+	upTo := q
+	upTo.Offset, upTo.Limit = 0, q.Offset+q.Limit
+	for _, l := range ls {
+		p := l.Certificates(upTo)
+		all.Total += p.Total
+		all.Certificates = append(all.Certificates, p.Certificates...)
+	}
+	slices.SortStableFunc(all.Certificates, func(a, b view.Certificate) int {
+		if view.Before(a, b) {
+			return -1
+		}
+		if view.Before(b, a) {
+			return 1
+		}
+		return 0
+	})
+	lo, hi := min(q.Offset, len(all.Certificates)), min(q.Offset+q.Limit, len(all.Certificates))
+	all.Certificates = all.Certificates[lo:hi]
+	return all
+}
+
+// replicaSeverity: lower is worse. Lost WAL needs a rebuild; a replica we
+// cannot query is blind; one not streaming or paused falls behind.
+func replicaSeverity(r view.Replica) int {
+	switch {
+	case r.HasHeadroom && r.WALLost:
+		return 0
+	case !r.Up:
+		return 1
+	case !r.Streaming || r.ReplayPaused:
+		return 2
+	}
+	return 3
+}
+
+func eta(r view.Replica) float64 {
+	if !r.HasETA {
+		return math.Inf(1)
+	}
+	return r.ETASeconds
+}
+
+// compareReplicas orders worst first: severity, soonest WAL loss, most lag.
+func compareReplicas(a, b view.Replica) int {
+	return cmp.Or(
+		cmp.Compare(replicaSeverity(a), replicaSeverity(b)),
+		cmp.Compare(eta(a), eta(b)),
+		cmp.Compare(b.ReplayLagSeconds, a.ReplayLagSeconds),
+		cmp.Compare(a.Name, b.Name),
+	)
+}
+
+// compareOrigins orders worst first: not answering, most overdue, most pending.
+func compareOrigins(a, b view.Origin) int {
+	return cmp.Or(
+		cmpBool(a.Up || !a.Probed, b.Up || !b.Probed),
+		cmp.Compare(b.Overdue, a.Overdue),
+		cmp.Compare(b.Pending, a.Pending),
+		cmp.Compare(a.Name, b.Name),
+	)
+}
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
+}
+
+// certificateLink renders web.certificate_link for c ("" without one, or
+// if it fails: a link is a convenience, never a reason to hide the row).
+func certificateLink(t *template.Template, c view.Certificate) string {
+	if t == nil || c.Serial == nil {
+		return ""
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, config.NewCertificateLinkData(c.Serial, c.Issuer, c.Kind)); err != nil {
+		return ""
+	}
+	return b.String()
+}
