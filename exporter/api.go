@@ -136,16 +136,15 @@ func certificatesQuery(r *http.Request) (q view.CertificateQuery, state string, 
 	return q, state, page, perPage, ""
 }
 
-func (e *Exporter) serveAPICertificates(w http.ResponseWriter, r *http.Request) {
+func (v incidentView) serveAPICertificates(w http.ResponseWriter, r *http.Request) {
 	q, state, page, perPage, bad := certificatesQuery(r)
 	if bad != "" {
 		writeJSON(w, http.StatusBadRequest, apiError{bad})
 		return
 	}
-	e.mu.RLock()
-	p := certificatePage(certListers(e.viewComponents()), q)
-	link := e.certLink
-	e.mu.RUnlock()
+	st := v.state()
+	p := certificatePage(certListers(st.components), q)
+	link := st.link
 	now := time.Now()
 	out := apiCertificates{State: state, Page: page, PerPage: perPage, Total: p.Total, Certificates: []apiCertificate{}}
 	for _, c := range p.Certificates {
@@ -178,10 +177,8 @@ func newAPIReplica(r view.Replica) apiReplica {
 	return a
 }
 
-func (e *Exporter) serveAPIReplicas(w http.ResponseWriter, _ *http.Request) {
-	e.mu.RLock()
-	in := gatherIncident(e.viewComponents())
-	e.mu.RUnlock()
+func (v incidentView) serveAPIReplicas(w http.ResponseWriter, _ *http.Request) {
+	in := gatherIncident(v.state().components)
 	out := struct {
 		Replicas []apiReplica `json:"replicas"`
 	}{Replicas: []apiReplica{}}

@@ -47,9 +47,10 @@ func (e *Exporter) Handler(reg *prometheus.Registry, reload Reloader, logger *sl
 		}
 		fmt.Fprintln(w, "Reloaded")
 	})
-	mux.HandleFunc("/status", e.serveStatus)
-	mux.HandleFunc("GET /api/v1/certificates", e.serveAPICertificates)
-	mux.HandleFunc("GET /api/v1/replicas", e.serveAPIReplicas)
+	v := incidentView{state: e.viewState, logger: logger}
+	mux.HandleFunc("/status", v.serveStatus)
+	mux.HandleFunc("GET /api/v1/certificates", v.serveAPICertificates)
+	mux.HandleFunc("GET /api/v1/replicas", v.serveAPIReplicas)
 	landing, err := web.NewLandingPage(web.LandingConfig{
 		Name:        "certstatus_exporter",
 		Description: "Is every certificate status answer authoritative and fresh? Replication lag, WAL headroom and OCSP canaries.",

@@ -2,14 +2,32 @@ package exporter
 
 import (
 	"cmp"
+	"log/slog"
 	"math"
 	"slices"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/certstatus/certstatus_exporter/config"
 	"github.com/certstatus/certstatus_exporter/internal/view"
 )
+
+// viewState is the exporter's part of the incident view at one moment.
+type viewState struct {
+	components []any // running components; those offering a view implement internal/view's listers
+	web        config.Web
+	link       *template.Template
+	reloadAt   time.Time
+	reloadOK   bool
+	targets    []statusRow
+}
+
+// incidentView serves /status and /api/v1 from state, called per request.
+type incidentView struct {
+	state  func() viewState
+	logger *slog.Logger
+}
 
 // incident is what the incident view shows besides certificates, gathered
 // from the components that offer it (see internal/view), worst first.

@@ -279,24 +279,22 @@ func pageParam(q url.Values, key string) int {
 	return n
 }
 
-func (e *Exporter) serveStatus(w http.ResponseWriter, r *http.Request) {
+func (v incidentView) serveStatus(w http.ResponseWriter, r *http.Request) {
 	page := pageParam(r.URL.Query(), "page")
-	e.mu.RLock()
-	web := e.web()
-	size := web.PageSize
-	comps := e.viewComponents()
-	in := gatherIncident(comps)
-	certs := certificatePage(certListers(comps), statusQuery(page, size))
-	overdue := certificatePage(certListers(comps), view.CertificateQuery{States: []view.State{view.Overdue}}).Total
-	d := renderStatus(in, certs, overdue, page, size, func(c view.Certificate) string { return certificateLink(e.certLink, c) }, time.Now())
-	d.Refresh = int(web.Refresh.D().Seconds())
-	d.ReloadAt, d.ReloadOK = stamp(e.reloadAt), e.reloadOK
-	d.Targets = e.statusRows()
-	e.mu.RUnlock()
+	st := v.state()
+	size := st.web.PageSize
+	in := gatherIncident(st.components)
+	ls := certListers(st.components)
+	certs := certificatePage(ls, statusQuery(page, size))
+	overdue := certificatePage(ls, view.CertificateQuery{States: []view.State{view.Overdue}}).Total
+	d := renderStatus(in, certs, overdue, page, size, func(c view.Certificate) string { return certificateLink(st.link, c) }, time.Now())
+	d.Refresh = int(st.web.Refresh.D().Seconds())
+	d.ReloadAt, d.ReloadOK = stamp(st.reloadAt), st.reloadOK
+	d.Targets = st.targets
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if err := statusTemplate.Execute(w, d); err != nil {
-		e.logger.Error("rendering /status", "err", err)
+		v.logger.Error("rendering /status", "err", err)
 	}
 }
 

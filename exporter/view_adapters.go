@@ -11,25 +11,23 @@ import (
 	"github.com/certstatus/certstatus_exporter/internal/view"
 )
 
-// viewComponents are the running components that may offer a view.
-// Called with e.mu held.
-func (e *Exporter) viewComponents() []any {
-	var cs []any
+// viewState is what the incident view needs from the exporter right now.
+func (e *Exporter) viewState() viewState {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	st := viewState{link: e.certLink, reloadAt: e.reloadAt, reloadOK: e.reloadOK, targets: e.statusRows(),
+		web: config.Web{Refresh: config.Duration(config.DefaultWebRefresh), PageSize: config.DefaultWebPageSize}}
+	if e.cfg != nil {
+		st.web = e.cfg.Web
+	}
+	// The components lock their own state; the listers only copy it.
 	if e.repl != nil {
-		cs = append(cs, e.repl)
+		st.components = append(st.components, e.repl)
 	}
 	if e.canary != nil {
-		cs = append(cs, e.canary)
+		st.components = append(st.components, e.canary)
 	}
-	return cs
-}
-
-// web is the incident view's settings (defaults before the first config).
-func (e *Exporter) web() config.Web {
-	if e.cfg == nil {
-		return config.Web{Refresh: config.Duration(config.DefaultWebRefresh), PageSize: config.DefaultWebPageSize}
-	}
-	return e.cfg.Web
+	return st
 }
 
 // Replicas implements view.ReplicaLister.
