@@ -33,9 +33,14 @@ type CertificateLinkData struct {
 	Serial, SerialDecimal, Issuer, Kind string
 }
 
-// NewCertificateLinkData fills the template fields for a certificate.
-func NewCertificateLinkData(serial *big.Int, issuer, kind string) CertificateLinkData {
-	return CertificateLinkData{Serial: serial.Text(16), SerialDecimal: serial.String(), Issuer: issuer, Kind: kind}
+// NewCertificateLinkData fills the template fields for a certificate whose
+// serial is in hex.
+func NewCertificateLinkData(serialHex, issuer, kind string) CertificateLinkData {
+	d := CertificateLinkData{Serial: serialHex, Issuer: issuer, Kind: kind}
+	if n, ok := new(big.Int).SetString(serialHex, 16); ok {
+		d.SerialDecimal = n.String()
+	}
+	return d
 }
 
 // ParseCertificateLink compiles web.certificate_link; nil when empty. A
@@ -49,7 +54,7 @@ func ParseCertificateLink(s string) (*template.Template, error) {
 		return nil, err
 	}
 	var b strings.Builder
-	sample := NewCertificateLinkData(big.NewInt(0x1234abcd), "CN=Example Issuing CA", "certificate")
+	sample := NewCertificateLinkData("1234abcd", "CN=Example Issuing CA", "certificate")
 	if err := t.Execute(&b, sample); err != nil {
 		return nil, err
 	}

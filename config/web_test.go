@@ -1,7 +1,6 @@
 package config
 
 import (
-	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -22,11 +21,14 @@ func TestWebDefaultsAndLink(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	if err := tmpl.Execute(&b, NewCertificateLinkData(big.NewInt(0x0abc), "CN=x", "certificate")); err != nil {
+	if err := tmpl.Execute(&b, NewCertificateLinkData("abc", "CN=x", "certificate")); err != nil {
 		t.Fatal(err)
 	}
 	if b.String() != "https://crt.sh/?serial=abc" {
 		t.Errorf("link = %q", b.String())
+	}
+	if d := NewCertificateLinkData("abc", "", ""); d.SerialDecimal != "2748" {
+		t.Errorf("SerialDecimal = %q, want 2748", d.SerialDecimal)
 	}
 }
 

@@ -33,11 +33,11 @@ func (n number) MarshalJSON() ([]byte, error) {
 	return strconv.AppendFloat(nil, f, 'f', -1, 64), nil
 }
 
-func optNumber(ok bool, f float64) *number {
-	if !ok {
+func optNumber(f *float64) *number {
+	if f == nil {
 		return nil
 	}
-	n := number(f)
+	n := number(*f)
 	return &n
 }
 
@@ -110,13 +110,10 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 func certificatesQuery(r *http.Request) (q view.CertificateQuery, state string, page, perPage int, err string) {
 	v := r.URL.Query()
 	state = v.Get("state")
-	if state != "" {
-		s, ok := view.ParseState(state)
-		if !ok {
-			return q, "", 0, 0, "state: want overdue, pending or authoritative, got " + strconv.Quote(state)
-		}
-		q.States = []view.State{s}
+	if state != "" && view.StateRank(state) < 0 {
+		return q, "", 0, 0, "state: want overdue, pending or authoritative, got " + strconv.Quote(state)
 	}
+	q.State = state
 	page, perPage = 1, apiDefaultPerPage
 	if p := v.Get("page"); p != "" {
 		n, e := strconv.Atoi(p)
@@ -143,37 +140,36 @@ func (v incidentView) serveAPICertificates(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	st := v.state()
-	p := certificatePage(certListers(st.components), q)
-	link := st.link
+	certs, total := certificatePage(certListers(st.components), q)
 	now := time.Now()
-	out := apiCertificates{State: state, Page: page, PerPage: perPage, Total: p.Total, Certificates: []apiCertificate{}}
-	for _, c := range p.Certificates {
-		ac := apiCertificate{Serial: c.Serial.Text(16), State: c.Worst().String(), Kind: c.Kind, Issuer: c.Issuer,
+	out := apiCertificates{State: state, Page: page, PerPage: perPage, Total: total, Certificates: []apiCertificate{}}
+	for _, c := range certs {
+		ac := apiCertificate{Serial: c.Serial, State: c.Worst(), Kind: c.Kind, Issuer: c.Issuer,
 			PublishedAt: c.PublishedAt.UTC(), Provenance: c.Provenance, AgeSeconds: number(now.Sub(c.PublishedAt).Seconds()),
-			Link: certificateLink(link, c), Origins: []apiAnswer{}}
+			Link: certificateLink(st.link, c), Origins: []apiAnswer{}}
 		for _, o := range c.Origins {
-			ac.Origins = append(ac.Origins, apiAnswer{Origin: o.Origin, State: o.State.String(), Result: o.Result,
-				Since: optTime(o.Since), LastCheck: optTime(o.LastCheck)})
+			ac.Origins = append(ac.Origins, apiAnswer{Origin: o.Origin, State: o.State, Result: o.Result,
+				Since: optTime(o.Since), LastCheck: optTime(o.Asked)})
 		}
 		out.Certificates = append(out.Certificates, ac)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
+// newAPIReplica: what was not measured is null, not zero.
 func newAPIReplica(r view.Replica) apiReplica {
-	a := apiReplica{Name: r.Name, Up: r.Up, LastSuccess: optTime(r.LastSuccess), Error: r.Error}
+	a := apiReplica{Name: r.Name, Up: r.Up, LastSuccess: optTime(r.LastSuccess), Error: r.LastError}
 	if !r.Up {
 		return a
 	}
 	a.Streaming, a.ReplayPaused = &r.Streaming, &r.ReplayPaused
-	a.ReceiveLagBytes = optNumber(r.HasPrimary, float64(r.ReceiveLagBytes))
-	a.ReplayLagBytes = optNumber(r.HasPrimary, float64(r.ReplayLagBytes))
-	a.ReplayLagSeconds = optNumber(true, r.ReplayLagSeconds)
-	a.HeadroomBytes = optNumber(r.HasHeadroom, r.HeadroomBytes)
-	if r.HasHeadroom {
+	a.ReceiveLagBytes, a.ReplayLagBytes = optNumber(r.ReceiveLagBytes), optNumber(r.ReplayLagBytes)
+	lag := r.ReplayLagSecs
+	a.ReplayLagSeconds = optNumber(&lag)
+	a.HeadroomBytes, a.LossETASeconds = optNumber(r.HeadroomBytes), optNumber(r.LossETASecs)
+	if r.HeadroomBytes != nil {
 		a.WALLost = &r.WALLost
 	}
-	a.LossETASeconds = optNumber(r.HasETA, r.ETASeconds)
 	return a
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/certstatus/certstatus_exporter/config"
+	"github.com/certstatus/certstatus_exporter/internal/target"
 	"github.com/certstatus/certstatus_exporter/internal/view"
 )
 
@@ -20,7 +21,7 @@ type viewState struct {
 	link       *template.Template
 	reloadAt   time.Time
 	reloadOK   bool
-	targets    []statusRow
+	targets    []target.Row
 }
 
 // incidentView serves /status and /api/v1 from state, called per request.
@@ -30,7 +31,7 @@ type incidentView struct {
 }
 
 // incident is what the incident view shows besides certificates, gathered
-// from the components that offer it (see internal/view), worst first.
+// from the components that offer it, worst first.
 type incident struct {
 	Replicas []view.Replica
 	Origins  []view.Origin
@@ -57,55 +58,58 @@ func gatherIncident(components []any) incident {
 	slices.SortStableFunc(in.Sources, func(a, b view.Source) int {
 		return cmp.Or(cmpBool(a.Up || !a.Probed, b.Up || !b.Probed), cmp.Compare(a.Name, b.Name))
 	})
+	// Components scrub already; the page is one more place a DSN must not reach.
 	for i := range in.Replicas {
-		in.Replicas[i].Error = config.Scrub(in.Replicas[i].Error)
+		in.Replicas[i].LastError = config.Scrub(in.Replicas[i].LastError)
 	}
 	for i := range in.Origins {
 		in.Origins[i].LastError = config.Scrub(in.Origins[i].LastError)
 	}
 	for i := range in.Sources {
-		in.Sources[i].Error = config.Scrub(in.Sources[i].Error)
+		in.Sources[i].LastError = config.Scrub(in.Sources[i].LastError)
 	}
 	return in
+}
+
+func certListers(components []any) []view.CertificateLister {
+	var ls []view.CertificateLister
+	for _, c := range components {
+		if l, ok := c.(view.CertificateLister); ok {
+			ls = append(ls, l)
+		}
+	}
+	return ls
 }
 
 // certificatePage merges the listers' pages. With one lister (the usual
 // case) it is asked for exactly the page; with several, each is asked for
 // everything up to the page's end, which stays bounded by offset+limit.
-func certificatePage(ls []view.CertificateLister, q view.CertificateQuery) view.CertificatePage {
+func certificatePage(ls []view.CertificateLister, q view.CertificateQuery) ([]view.Certificate, int) {
 	switch len(ls) {
 	case 0:
-		return view.CertificatePage{}
+		return nil, 0
 	case 1:
 		return ls[0].Certificates(q)
 	}
-	var all view.CertificatePage
+	var all []view.Certificate
+	total := 0
 	upTo := q
 	upTo.Offset, upTo.Limit = 0, q.Offset+q.Limit
 	for _, l := range ls {
-		p := l.Certificates(upTo)
-		all.Total += p.Total
-		all.Certificates = append(all.Certificates, p.Certificates...)
+		p, n := l.Certificates(upTo)
+		total += n
+		all = append(all, p...)
 	}
-	slices.SortStableFunc(all.Certificates, func(a, b view.Certificate) int {
-		if view.Before(a, b) {
-			return -1
-		}
-		if view.Before(b, a) {
-			return 1
-		}
-		return 0
-	})
-	lo, hi := min(q.Offset, len(all.Certificates)), min(q.Offset+q.Limit, len(all.Certificates))
-	all.Certificates = all.Certificates[lo:hi]
-	return all
+	slices.SortStableFunc(all, view.Compare)
+	lo, hi := min(q.Offset, len(all)), min(q.Offset+q.Limit, len(all))
+	return all[lo:hi], total
 }
 
 // replicaSeverity: lower is worse. Lost WAL needs a rebuild; a replica we
 // cannot query is blind; one not streaming or paused falls behind.
 func replicaSeverity(r view.Replica) int {
 	switch {
-	case r.HasHeadroom && r.WALLost:
+	case r.WALLost:
 		return 0
 	case !r.Up:
 		return 1
@@ -116,10 +120,10 @@ func replicaSeverity(r view.Replica) int {
 }
 
 func eta(r view.Replica) float64 {
-	if !r.HasETA {
+	if r.LossETASecs == nil {
 		return math.Inf(1)
 	}
-	return r.ETASeconds
+	return *r.LossETASecs
 }
 
 // compareReplicas orders worst first: severity, soonest WAL loss, most lag.
@@ -127,7 +131,7 @@ func compareReplicas(a, b view.Replica) int {
 	return cmp.Or(
 		cmp.Compare(replicaSeverity(a), replicaSeverity(b)),
 		cmp.Compare(eta(a), eta(b)),
-		cmp.Compare(b.ReplayLagSeconds, a.ReplayLagSeconds),
+		cmp.Compare(b.ReplayLagSecs, a.ReplayLagSecs),
 		cmp.Compare(a.Name, b.Name),
 	)
 }
@@ -156,7 +160,7 @@ func cmpBool(a, b bool) int {
 // certificateLink renders web.certificate_link for c ("" without one, or
 // if it fails: a link is a convenience, never a reason to hide the row).
 func certificateLink(t *template.Template, c view.Certificate) string {
-	if t == nil || c.Serial == nil {
+	if t == nil {
 		return ""
 	}
 	var b strings.Builder

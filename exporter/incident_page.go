@@ -18,23 +18,31 @@ import (
 var webFS embed.FS
 
 // statusTemplate is the incident view. html/template escapes every value,
-// so a certificate's issuer or an error text cannot inject markup.
+// so a certificate's issuer or an error text cannot inject markup, and a
+// link template that renders a javascript: URL is neutralised.
 var statusTemplate = template.Must(template.ParseFS(webFS, "web/status.html"))
 
 type statusData struct {
-	Refresh          int
-	Now              string
-	Trouble          string
-	ReloadAt         string
-	ReloadOK         bool
-	Replicas         []replicaRow
-	Origins          []originRow
-	Sources          []sourceRow
-	Certs            []certRow
-	CertTotal        int
+	Refresh  int
+	Now      string
+	Trouble  string
+	ReloadAt string
+	ReloadOK bool
+	Replicas []replicaRow
+	Origins  []originRow
+	Sources  []sourceRow
+	Overdue  certSection
+	Pending  certSection
+	Targets  []targetRow
+}
+
+// certSection is one paginated list of certificates in one state.
+type certSection struct {
+	State, Param     string // the state listed and its page's query parameter
+	Rows             []certRow
+	Total            int
 	Page, Pages      int
 	PrevURL, NextURL string
-	Targets          []statusRow
 }
 
 type replicaRow struct {
@@ -45,9 +53,9 @@ type replicaRow struct {
 }
 
 type originRow struct {
-	Name, Class, Answering, LastPass, LastError string
-	CDN                                         bool
-	Pending, Authoritative, Overdue             int
+	Name, Class, Answering, LastAnswer, LastPass, LastError string
+	CDN                                                     bool
+	Pending, Authoritative, Overdue                         int
 }
 
 type sourceRow struct {
@@ -60,50 +68,51 @@ type certRow struct {
 	Origins                                              []answerRow
 }
 
-type answerRow struct{ Origin, Result, Since, Class string }
+type answerRow struct{ Origin, State, Result, Since, Class string }
 
-// statusQuery is the certificate list of /status: every certificate some
-// origin has not answered authoritatively, worst first.
-func statusQuery(page, size int) view.CertificateQuery {
-	return view.CertificateQuery{States: []view.State{view.Overdue, view.Pending}, Offset: (page - 1) * size, Limit: size}
+// sectionParams are the page parameters of the certificate sections.
+func sectionParams() []string { return []string{"page", "pending_page"} }
+
+func newSection(state, param string, rows []view.Certificate, total, page, size int, q url.Values, link func(view.Certificate) string, now time.Time) certSection {
+	s := certSection{State: state, Param: param, Total: total, Page: page, Pages: max(1, (total+size-1)/size)}
+	at := func(p int) string {
+		v := url.Values{}
+		for _, k := range sectionParams() {
+			if q.Get(k) != "" {
+				v.Set(k, q.Get(k))
+			}
+		}
+		v.Set(param, strconv.Itoa(p))
+		return "?" + v.Encode() + "#" + state
+	}
+	if page > 1 {
+		s.PrevURL = at(page - 1)
+	}
+	if page < s.Pages {
+		s.NextURL = at(page + 1)
+	}
+	for _, c := range rows {
+		s.Rows = append(s.Rows, newCertRow(c, link(c), now))
+	}
+	return s
 }
 
-// renderStatus builds the page data from the gathered incident.
-func renderStatus(in incident, certs view.CertificatePage, overdue int, page, size int, link func(view.Certificate) string, now time.Time) statusData {
-	d := statusData{Now: stamp(now), CertTotal: certs.Total, Page: page}
-	d.Pages = max(1, (certs.Total+size-1)/size)
-	if page > 1 {
-		d.PrevURL = "?page=" + strconv.Itoa(page-1)
-	}
-	if page < d.Pages {
-		d.NextURL = "?page=" + strconv.Itoa(page+1)
-	}
+// summary is the one line an on-call reads first.
+func summary(overdue int, replicas []replicaRow) string {
 	var trouble []string
 	if overdue > 0 {
 		trouble = append(trouble, plural(overdue, "overdue certificate"))
 	}
 	bad := 0
-	for _, r := range in.Replicas {
-		row := newReplicaRow(r)
-		if row.Class != "" {
+	for _, r := range replicas {
+		if r.Class != "" {
 			bad++
 		}
-		d.Replicas = append(d.Replicas, row)
 	}
 	if bad > 0 {
 		trouble = append(trouble, plural(bad, "replica")+" in trouble")
 	}
-	for _, o := range in.Origins {
-		d.Origins = append(d.Origins, newOriginRow(o))
-	}
-	for _, s := range in.Sources {
-		d.Sources = append(d.Sources, newSourceRow(s))
-	}
-	for _, c := range certs.Certificates {
-		d.Certs = append(d.Certs, newCertRow(c, link(c), now))
-	}
-	d.Trouble = strings.Join(trouble, ", ")
-	return d
+	return strings.Join(trouble, ", ")
 }
 
 func plural(n int, what string) string {
@@ -114,7 +123,7 @@ func plural(n int, what string) string {
 }
 
 func newReplicaRow(r view.Replica) replicaRow {
-	row := replicaRow{Name: r.Name, Up: r.Up, LastSuccess: stamp(r.LastSuccess), Error: r.Error,
+	row := replicaRow{Name: r.Name, Up: r.Up, LastSuccess: stamp(r.LastSuccess), Error: r.LastError,
 		ReceiveLag: "?", ReplayLag: "?", Headroom: "?", ETA: "?", Lost: "?"}
 	switch replicaSeverity(r) {
 	case 0, 1:
@@ -136,29 +145,29 @@ func newReplicaRow(r view.Replica) replicaRow {
 	default:
 		row.Streaming, row.StreamClass = "not streaming", "bad-t"
 	}
-	row.ReplayLagTime = seconds(r.ReplayLagSeconds)
-	if r.HasPrimary {
-		row.ReceiveLag, row.ReplayLag = iec(float64(r.ReceiveLagBytes)), iec(float64(r.ReplayLagBytes))
+	row.ReplayLagTime = seconds(r.ReplayLagSecs)
+	if r.ReceiveLagBytes != nil {
+		row.ReceiveLag = iec(*r.ReceiveLagBytes)
 	}
-	if r.HasHeadroom {
-		row.Headroom = iec(r.HeadroomBytes)
-		row.Lost = "no"
-		if r.WALLost {
-			row.Lost = "yes: rebuild or restore from the archive"
-		}
+	if r.ReplayLagBytes != nil {
+		row.ReplayLag = iec(*r.ReplayLagBytes)
 	}
-	if r.HasETA {
-		row.ETA = seconds(r.ETASeconds)
-		if math.IsInf(r.ETASeconds, 1) {
+	if r.HeadroomBytes != nil {
+		row.Headroom, row.Lost = iec(*r.HeadroomBytes), "no"
+	}
+	if r.WALLost {
+		row.Lost = "yes: rebuild, or restore from the archive"
+	}
+	if e := r.LossETASecs; e != nil {
+		row.ETA = seconds(*e)
+		if math.IsInf(*e, 1) {
 			row.ETA = "never (gap not growing)"
 		}
 		switch {
-		case r.ETASeconds < 600:
+		case *e < 600:
 			row.ETAClass = "bad-t"
-			if row.Class == "" {
-				row.Class = "bad"
-			}
-		case r.ETASeconds < 3600:
+			row.Class = "bad"
+		case *e < 3600:
 			row.ETAClass = "warn-t"
 			if row.Class == "" {
 				row.Class = "warn"
@@ -169,8 +178,8 @@ func newReplicaRow(r view.Replica) replicaRow {
 }
 
 func newOriginRow(o view.Origin) originRow {
-	row := originRow{Name: o.Name, CDN: o.CDN, LastPass: stamp(o.LastPass), LastError: o.LastError,
-		Pending: o.Pending, Authoritative: o.Authoritative, Overdue: o.Overdue}
+	row := originRow{Name: o.Name, CDN: o.CDN, LastAnswer: stamp(o.LastAnswer), LastPass: stamp(o.LastPass),
+		LastError: o.LastError, Pending: o.Pending, Authoritative: o.Authoritative, Overdue: o.Overdue}
 	switch {
 	case !o.Probed:
 		row.Answering = "not asked yet"
@@ -188,7 +197,7 @@ func newOriginRow(o view.Origin) originRow {
 }
 
 func newSourceRow(s view.Source) sourceRow {
-	row := sourceRow{Name: s.Name, Type: s.Type, Position: s.Position, Lag: s.Lag, LastSuccess: stamp(s.LastSuccess), Error: s.Error}
+	row := sourceRow{Name: s.Name, Type: s.Type, Position: s.Position, Lag: s.Lag, LastSuccess: stamp(s.LastSuccess), Error: s.LastError}
 	switch {
 	case !s.Probed:
 		row.UpText = "not read yet"
@@ -200,11 +209,11 @@ func newSourceRow(s view.Source) sourceRow {
 	return row
 }
 
-func stateClass(s view.State) string {
+func stateClass(s string) string {
 	switch s {
-	case view.Overdue:
+	case view.StateOverdue:
 		return "bad-t"
-	case view.Pending:
+	case view.StatePending:
 		return "warn-t"
 	}
 	return "ok-t"
@@ -212,20 +221,19 @@ func stateClass(s view.State) string {
 
 func newCertRow(c view.Certificate, link string, now time.Time) certRow {
 	w := c.Worst()
-	row := certRow{Serial: c.Serial.Text(16), Link: link, State: w.String(), StateClass: stateClass(w), Kind: c.Kind,
+	row := certRow{Serial: c.Serial, Link: link, State: w, StateClass: stateClass(w), Kind: c.Kind,
 		Issuer: c.Issuer, PublishedAt: stamp(c.PublishedAt), Provenance: c.Provenance, Age: ago(now.Sub(c.PublishedAt))}
 	switch w {
-	case view.Overdue:
+	case view.StateOverdue:
 		row.Class = "bad"
-	case view.Pending:
+	case view.StatePending:
 		row.Class = "warn"
 	}
 	for _, o := range c.Origins {
-		a := answerRow{Origin: o.Origin, Result: o.Result, Class: stateClass(o.State)}
-		if a.Result == "" {
+		a := answerRow{Origin: o.Origin, State: o.State, Result: o.Result, Class: stateClass(o.State)}
+		if o.Since.IsZero() {
 			a.Result = "not asked yet"
-		}
-		if !o.Since.IsZero() {
+		} else {
 			a.Since = "since " + stamp(o.Since) + " (" + ago(now.Sub(o.Since)) + ")"
 		}
 		row.Origins = append(row.Origins, a)
@@ -280,30 +288,39 @@ func pageParam(q url.Values, key string) int {
 }
 
 func (v incidentView) serveStatus(w http.ResponseWriter, r *http.Request) {
-	page := pageParam(r.URL.Query(), "page")
+	q := r.URL.Query()
 	st := v.state()
+	now := time.Now()
 	size := st.web.PageSize
 	in := gatherIncident(st.components)
 	ls := certListers(st.components)
-	certs := certificatePage(ls, statusQuery(page, size))
-	overdue := certificatePage(ls, view.CertificateQuery{States: []view.State{view.Overdue}}).Total
-	d := renderStatus(in, certs, overdue, page, size, func(c view.Certificate) string { return certificateLink(st.link, c) }, time.Now())
-	d.Refresh = int(st.web.Refresh.D().Seconds())
-	d.ReloadAt, d.ReloadOK = stamp(st.reloadAt), st.reloadOK
-	d.Targets = st.targets
+	link := func(c view.Certificate) string { return certificateLink(st.link, c) }
+	d := statusData{Refresh: int(st.web.Refresh.D().Seconds()), Now: stamp(now),
+		ReloadAt: stamp(st.reloadAt), ReloadOK: st.reloadOK, Targets: targetRows(st.targets)}
+	for i, state := range []string{view.StateOverdue, view.StatePending} {
+		param := sectionParams()[i]
+		page := pageParam(q, param)
+		rows, total := certificatePage(ls, view.CertificateQuery{State: state, Offset: (page - 1) * size, Limit: size})
+		sec := newSection(state, param, rows, total, page, size, q, link, now)
+		if state == view.StateOverdue {
+			d.Overdue = sec
+		} else {
+			d.Pending = sec
+		}
+	}
+	for _, r := range in.Replicas {
+		d.Replicas = append(d.Replicas, newReplicaRow(r))
+	}
+	for _, o := range in.Origins {
+		d.Origins = append(d.Origins, newOriginRow(o))
+	}
+	for _, s := range in.Sources {
+		d.Sources = append(d.Sources, newSourceRow(s))
+	}
+	d.Trouble = summary(d.Overdue.Total, d.Replicas)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if err := statusTemplate.Execute(w, d); err != nil {
 		v.logger.Error("rendering /status", "err", err)
 	}
-}
-
-func certListers(comps []any) []view.CertificateLister {
-	var ls []view.CertificateLister
-	for _, c := range comps {
-		if l, ok := c.(view.CertificateLister); ok {
-			ls = append(ls, l)
-		}
-	}
-	return ls
 }

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -28,42 +27,44 @@ type listed struct {
 func (l listed) Replicas() []view.Replica { return l.replicas }
 func (l listed) Origins() []view.Origin   { return l.origins }
 func (l listed) Sources() []view.Source   { return l.sources }
-func (l listed) Certificates(q view.CertificateQuery) view.CertificatePage {
+func (l listed) Certificates(q view.CertificateQuery) ([]view.Certificate, int) {
 	var m []view.Certificate
 	for _, c := range l.certs {
-		if q.Matches(c) {
-			m = append(m, c)
+		for _, o := range c.Origins {
+			if q.State == "" || o.State == q.State {
+				m = append(m, c)
+				break
+			}
 		}
 	}
-	p := view.CertificatePage{Total: len(m)}
 	lo, hi := min(q.Offset, len(m)), min(q.Offset+q.Limit, len(m))
-	p.Certificates = m[lo:hi]
-	return p
+	return m[lo:hi], len(m)
 }
 
 var at = time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)
 
 func fixture() listed {
-	cert := func(serial int64, published time.Time, states ...view.State) view.Certificate {
-		c := view.Certificate{Serial: big.NewInt(serial), Kind: "certificate", Issuer: "CN=Lab <Issuing> CA",
+	cert := func(serial string, published time.Time, states ...string) view.Certificate {
+		c := view.Certificate{Serial: serial, Kind: "certificate", Issuer: "CN=Lab <Issuing> CA",
 			PublishedAt: published, Provenance: "issued_at"}
 		for i, s := range states {
 			res := "good"
-			if s != view.Authoritative {
+			if s != view.StateAuthoritative {
 				res = "unknown"
 			}
 			c.Origins = append(c.Origins, view.OriginAnswer{Origin: []string{"origin-1", "origin-2"}[i], State: s,
-				Result: res, Since: published.Add(time.Minute), LastCheck: at})
+				Result: res, Since: published.Add(time.Minute), Asked: at})
 		}
 		return c
 	}
+	f := func(v float64) *float64 { return &v }
 	return listed{
 		replicas: []view.Replica{
-			{Name: "replica-ok", Up: true, Streaming: true, HasPrimary: true, HasHeadroom: true, HeadroomBytes: 1 << 30,
-				HasETA: true, ETASeconds: math.Inf(1)},
-			{Name: "replica-paused", Up: true, Streaming: true, ReplayPaused: true, HasPrimary: true, ReplayLagBytes: 48 << 20,
-				ReplayLagSeconds: 95, HasHeadroom: true, HeadroomBytes: 16 << 20, HasETA: true, ETASeconds: 420},
-			{Name: "replica-down", Error: "dial tcp 127.0.0.1:5433: connect: connection refused (postgres://monitor:hunter2@db/x)"},
+			{Name: "replica-ok", Up: true, Streaming: true, ReceiveLagBytes: f(0), ReplayLagBytes: f(0), HeadroomBytes: f(1 << 30),
+				LossETASecs: f(math.Inf(1))},
+			{Name: "replica-paused", Up: true, Streaming: true, ReplayPaused: true, ReceiveLagBytes: f(0), ReplayLagBytes: f(48 << 20),
+				ReplayLagSecs: 95, HeadroomBytes: f(16 << 20), LossETASecs: f(420)},
+			{Name: "replica-down", LastError: "dial tcp 127.0.0.1:5433: connect: connection refused (postgres://monitor:hunter2@db/x)"},
 		},
 		origins: []view.Origin{
 			{Name: "origin-2", Probed: true, Up: true, Authoritative: 3},
@@ -71,9 +72,10 @@ func fixture() listed {
 		},
 		sources: []view.Source{{Name: "certdb", Type: "sql", Probed: true, Up: true, LastSuccess: at}},
 		certs: []view.Certificate{
-			cert(0xfeed01, at.Add(-40*time.Minute), view.Overdue, view.Authoritative),
-			cert(0xbeef02, at.Add(-5*time.Minute), view.Pending, view.Authoritative),
-			cert(0xcafe03, at.Add(-time.Hour), view.Authoritative, view.Authoritative),
+			cert("feed01", at.Add(-40*time.Minute), view.StateOverdue, view.StateAuthoritative),
+			cert("feed05", at.Add(-30*time.Minute), view.StateOverdue, view.StateOverdue),
+			cert("beef02", at.Add(-5*time.Minute), view.StatePending, view.StateAuthoritative),
+			cert("cafe03", at.Add(-time.Hour), view.StateAuthoritative, view.StateAuthoritative),
 		},
 	}
 }
@@ -108,36 +110,39 @@ func TestStatusPageShowsTheIncidentWorstFirst(t *testing.T) {
 	for _, want := range []string{
 		`<meta name="viewport" content="width=device-width, initial-scale=1">`,
 		`<meta http-equiv="refresh" content="15">`,
-		`<b>1 overdue certificate, 2 replicas in trouble</b>`,
+		`<b>2 overdue certificates, 2 replicas in trouble</b>`,
 		`data-serial="feed01" data-state="overdue"`,
 		`<a href="https://crt.sh/?serial=feed01" rel="noreferrer">feed01</a>`,
 		`CN=Lab &lt;Issuing&gt; CA`, // escaped, not markup
 		`streaming, replay paused`,
-		`page 1 of 2`, `<a href="?page=2">next →</a>`,
+		`page 1 of 2`, `<a href="?page=2#overdue">next →</a>`,
+		`data-serial="beef02" data-state="pending"`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/status lacks %s", want)
 		}
 	}
 	// Worst first: the down replica, then the paused one, then the healthy one;
-	// origin-1 (overdue) before origin-2; page 1 holds only the overdue cert.
+	// origin-1 (overdue) before origin-2; overdue before pending; page 1 of
+	// the overdue list holds one certificate, and no authoritative one shows.
 	inOrder(t, body, `data-replica="replica-down"`, `data-replica="replica-paused"`, `data-replica="replica-ok"`)
-	inOrder(t, body, `data-origin="origin-1"`, `data-origin="origin-2"`)
-	if strings.Contains(body, "beef02") || strings.Contains(body, "cafe03") {
-		t.Error("page 1 of size 1 shows more than the worst certificate, or an authoritative one")
+	inOrder(t, body, `<tr class="bad" data-origin="origin-1"`, `data-origin="origin-2"`)
+	inOrder(t, body, `id="overdue"`, `data-serial="feed01"`, `id="pending"`, `data-serial="beef02"`)
+	if strings.Contains(body, "feed05") || strings.Contains(body, "cafe03") {
+		t.Error("page 1 of size 1 shows more than one overdue certificate, or an authoritative one")
 	}
 	if strings.Contains(body, "hunter2") {
 		t.Error("/status shows a DSN password")
 	}
 	_, page2 := serve(t, fixture(), webCfg, "/status?page=2")
-	if !strings.Contains(page2, `data-serial="beef02" data-state="pending"`) || !strings.Contains(page2, `<a href="?page=1">← previous</a>`) {
-		t.Error("page 2 does not show the pending certificate with a link back")
+	if !strings.Contains(page2, `data-serial="feed05"`) || !strings.Contains(page2, `<a href="?page=1#overdue">← previous</a>`) {
+		t.Error("page 2 does not show the second overdue certificate with a link back")
 	}
 }
 
 func TestStatusPageWithNothingWrong(t *testing.T) {
 	_, body := serve(t, listed{}, config.Web{Refresh: config.Duration(time.Minute), PageSize: 10}, "/status")
-	for _, want := range []string{"No overdue certificate, every replica streaming.", "None: every tracked certificate"} {
+	for _, want := range []string{"No overdue certificate, every replica streaming.", "<p>None.</p>"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/status lacks %q", want)
 		}
@@ -166,7 +171,7 @@ func TestAPICertificates(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.Total != 1 || len(got.Certificates) != 1 {
+	if got.Total != 2 || len(got.Certificates) != 2 {
 		t.Fatalf("overdue: %s", body)
 	}
 	c := got.Certificates[0]

@@ -1,44 +1,31 @@
 package exporter
 
-import "time"
+import (
+	"time"
 
-// statusRow is one probe target's health on /status. It shows names and
-// errors (scrubbed), never DSNs.
-type statusRow struct {
-	Probe, Target, LastSuccess, Duration, Error string
-	Up                                          bool
-}
+	"github.com/certstatus/certstatus_exporter/config"
+	"github.com/certstatus/certstatus_exporter/internal/target"
+)
 
-// statusRows lists every probe target. Called with e.mu held.
-func (e *Exporter) statusRows() []statusRow {
-	var rows []statusRow
-	if e.repl != nil {
-		rows = e.repl.statusRows()
+// viewState is what the incident view needs from the exporter right now:
+// the running components (those offering a view implement internal/view's
+// listers; they lock their own state and only copy it) and the settings.
+func (e *Exporter) viewState() viewState {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	st := viewState{link: e.certLink, reloadAt: e.reloadAt, reloadOK: e.reloadOK,
+		web: config.Web{Refresh: config.Duration(config.DefaultWebRefresh), PageSize: config.DefaultWebPageSize}}
+	// A config built in code (tests) may lack the defaults Load applies.
+	if e.cfg != nil && e.cfg.Web.PageSize > 0 && e.cfg.Web.Refresh > 0 {
+		st.web = e.cfg.Web
 	}
-	if e.canary != nil {
-		rows = append(rows, e.canary.statusRows()...)
+	for _, c := range e.components {
+		if c != nil {
+			st.components = append(st.components, c)
+			st.targets = append(st.targets, c.Status()...)
+		}
 	}
-	return rows
-}
-
-func (h *health) row(probe, target string) statusRow {
-	return statusRow{Probe: probe, Target: target, Up: h.up, LastSuccess: stamp(h.lastSuccess),
-		Duration: h.duration.Round(time.Millisecond).String(), Error: h.lastError}
-}
-
-func (r *replication) statusRows() []statusRow {
-	var rows []statusRow
-	if p := r.primary; p != nil {
-		p.mu.RLock()
-		rows = append(rows, p.health.row(probePrimary, "primary"))
-		p.mu.RUnlock()
-	}
-	for _, t := range r.replicas {
-		t.mu.RLock()
-		rows = append(rows, t.health.row(probeReplica, t.name))
-		t.mu.RUnlock()
-	}
-	return rows
+	return st
 }
 
 func stamp(t time.Time) string {
@@ -48,24 +35,27 @@ func stamp(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-func (c *canary) statusRows() []statusRow {
-	var rows []statusRow
-	for _, s := range c.sources {
-		s.mu.RLock()
-		rows = append(rows, s.health.row(probeSource, s.name))
-		s.mu.RUnlock()
-	}
-	// An origin succeeds when it answers: "last success" is its last OCSP
-	// response of any status, not the end of a pass whose every request
-	// may have failed; the counts are in the origins table.
-	for _, o := range c.origins {
-		o.mu.RLock()
-		row := statusRow{Probe: probeOCSP, Target: o.name, Up: o.up, LastSuccess: stamp(o.lastAnswer), Error: o.lastErr}
-		if !o.lastPass.IsZero() {
-			row.Duration = o.passTook.Round(time.Millisecond).String()
+func ms(d time.Duration) string { return d.Round(time.Millisecond).String() }
+
+// targetRow is a target.Row as the page shows it.
+type targetRow struct {
+	target.Row
+	UpText, LastSuccessText, LastProbeText, Took string
+}
+
+func targetRows(rows []target.Row) []targetRow {
+	out := make([]targetRow, 0, len(rows))
+	for _, r := range rows {
+		tr := targetRow{Row: r, LastSuccessText: stamp(r.LastSuccess), LastProbeText: stamp(r.LastProbe), Took: ms(r.Duration)}
+		switch {
+		case !r.Probed:
+			tr.UpText = "not yet probed"
+		case r.Up:
+			tr.UpText = "up"
+		default:
+			tr.UpText = "down"
 		}
-		rows = append(rows, row)
-		o.mu.RUnlock()
+		out = append(out, tr)
 	}
-	return rows
+	return out
 }
