@@ -222,6 +222,7 @@ func (c *canary) checkOrigin(ctx context.Context, o *originTarget, logger *slog.
 	}
 	wg.Wait()
 	stats := c.tracker.Stats(o.idx, time.Now(), c.cfg.SLA.D(), c.compareWith(o))
+	c.logOverdueChanges(o, logger)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.stats, o.lastPass, o.passDuration = stats, now, time.Since(now)

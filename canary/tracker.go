@@ -41,6 +41,9 @@ type originState struct {
 	nextUpdate int64
 	result     ocsp.Result // ResultNone before the first answer
 	since      int64       // when result last changed (the incident view's "since")
+	// overdueLogged: "certificate overdue" was logged for this origin and
+	// "authoritative again" was not yet.
+	overdueLogged bool
 }
 
 func (s originState) authoritative() bool { return s.result.Authoritative() }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -35,7 +36,9 @@ func TestStatusPageInBrowser(t *testing.T) {
 	const sla = 5 * time.Second
 	cfg := labConfig(t, lab, ocspConfig(t, lab, t.TempDir(), sla)+
 		"web: {certificate_link: \"https://crt.sh/?serial={{.Serial}}\", refresh: 10s}\n")
-	exp := exporter.New(promslog.NewNopLogger(), domains.All(promslog.NewNopLogger())...)
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, nil))
+	exp := exporter.New(logger, domains.All(logger)...)
 	exp.ApplyConfig(cfg)
 	t.Cleanup(exp.Stop)
 	h, err := exp.Handler(exporter.NewRegistry(exp), func() error { return nil }, promslog.NewNopLogger())
@@ -77,6 +80,16 @@ func TestStatusPageInBrowser(t *testing.T) {
 		}
 		return fmt.Errorf("replica-1 not reported paused: %+v", reps.Replicas)
 	})
+	// One structured line per origin when it became overdue there.
+	eventually(t, 10*time.Second, "an overdue log line per origin", func() error {
+		return overdueLogged(logs.String(), serial, "origin-1", "origin-2", "cdn")
+	})
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, `"certificate overdue"`) {
+			t.Logf("log: %s", line)
+			break
+		}
+	}
 	c := overdue.get(serial)
 	if c.Kind != "certificate" || c.Link != "https://crt.sh/?serial="+serial || len(c.Origins) != 3 {
 		t.Errorf("API certificate %s = %+v", serial, c)
@@ -127,6 +140,33 @@ func TestStatusPageInBrowser(t *testing.T) {
 		}
 		t.Logf("screenshot: %s", file)
 	}
+}
+
+// overdueLogged checks the JSON log for a "certificate overdue" line about
+// serial at each origin, with its age and the origin's last result.
+func overdueLogged(logs, serial string, origins ...string) error {
+	seen := map[string]bool{}
+	for _, line := range strings.Split(logs, "\n") {
+		var l struct {
+			Msg, Serial, Origin, Age, Result string
+		}
+		if json.Unmarshal([]byte(line), &l) != nil || l.Msg != "certificate overdue" || l.Serial != serial {
+			continue
+		}
+		if l.Age == "" || l.Result == "" || l.Result == "good" {
+			return fmt.Errorf("overdue line lacks age or result: %s", line)
+		}
+		if seen[l.Origin] {
+			return fmt.Errorf("overdue logged twice at %s", l.Origin)
+		}
+		seen[l.Origin] = true
+	}
+	for _, o := range origins {
+		if !seen[o] {
+			return fmt.Errorf("no \"certificate overdue\" line for %s at %s", serial, o)
+		}
+	}
+	return nil
 }
 
 func serialOf(t *testing.T, pemFile string) string {
