@@ -44,6 +44,7 @@ type sourceTarget struct {
 
 	mu     sync.RWMutex
 	health target.Health
+	newest time.Time // the latest publication time among its certificates
 }
 
 type originTarget struct {
@@ -186,6 +187,11 @@ func (c *canary) pollSource(ctx context.Context, s *sourceTarget, logger *slog.L
 			continue
 		}
 		c.m.discovered.WithLabelValues(s.name, ic.Kind).Inc()
+		s.mu.Lock()
+		if ic.IssuedAt.After(s.newest) {
+			s.newest = ic.IssuedAt
+		}
+		s.mu.Unlock()
 		added, evicted := c.tracker.Add(ic)
 		c.m.evicted.Add(float64(evicted))
 		if added {

@@ -24,8 +24,14 @@ func (c *canary) Sources() []view.Source {
 	out := make([]view.Source, 0, len(c.sources))
 	for _, s := range c.sources {
 		s.mu.RLock()
-		out = append(out, view.Source{Name: s.name, Type: s.typ, Probed: s.health.Probed, Up: s.health.Up,
-			LastSuccess: s.health.LastSuccess, LastError: s.health.LastError})
+		v := view.Source{Name: s.name, Type: s.typ, Probed: s.health.Probed, Up: s.health.Up,
+			LastSuccess: s.health.LastSuccess, LastError: s.health.LastError}
+		// An sql or dir source has no head to lag behind; how recent its
+		// newest certificate is tells whether issuance still reaches it.
+		if !s.newest.IsZero() {
+			v.Position = "newest certificate published " + s.newest.UTC().Format(time.RFC3339)
+		}
+		out = append(out, v)
 		s.mu.RUnlock()
 	}
 	return out
