@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"time"
 
+	"github.com/certstatus/certstatus_exporter/internal/view"
 	"github.com/certstatus/certstatus_exporter/ocsp"
 )
 
@@ -57,7 +58,7 @@ func (c *canary) logOverdueChanges(o *originTarget, logger *slog.Logger) {
 	now := time.Now()
 	changes, more := c.tracker.OverdueChanges(o.idx, now, c.cfg.SLA.D(), maxOverdueLines)
 	for _, ch := range changes {
-		attrs := []any{"serial", ch.Serial.Text(16), "kind", ch.Kind,
+		attrs := []any{"serial", view.SerialHex(ch.Serial), "kind", ch.Kind,
 			"age", now.Sub(ch.IssuedAt).Round(time.Second).String(), "result", ch.Result.String()}
 		if ch.Recovered {
 			logger.Info("certificate authoritative again", attrs...)

@@ -56,7 +56,7 @@ func (t *Tracker) Certificates(q view.CertificateQuery, now time.Time, sla time.
 	page := make([]view.Certificate, 0, hi-lo)
 	for _, m := range ms[lo:hi] {
 		c := m.c
-		vc := view.Certificate{Serial: new(big.Int).SetBytes([]byte(c.key.serial)).Text(16), Kind: c.kind,
+		vc := view.Certificate{Serial: view.SerialHex(new(big.Int).SetBytes([]byte(c.key.serial))), Kind: c.kind,
 			PublishedAt: time.Unix(0, c.issuedAt).UTC(), Provenance: c.provenance, Origins: make([]view.OriginAnswer, 0, len(c.origins))}
 		if c.key.issuer >= 0 && c.key.issuer < len(issuers) {
 			vc.Issuer = issuers[c.key.issuer]

@@ -183,7 +183,7 @@ func serialOf(t *testing.T, pemFile string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cert.SerialNumber.Text(16)
+	return fmt.Sprintf("%x", cert.SerialNumber.Bytes()) // as openssl shows it, even-length
 }
 
 type apiCert struct {

@@ -1,6 +1,14 @@
 package view
 
-import "time"
+import (
+	"fmt"
+	"math/big"
+	"time"
+)
+
+// SerialHex is how the incident view writes a serial: lowercase hex of its
+// bytes, even-length as openssl and crt.sh show it (0b38…, not b38…).
+func SerialHex(serial *big.Int) string { return fmt.Sprintf("%x", serial.Bytes()) }
 
 // Origin is one OCSP origin (or the CDN) after its last pass.
 type Origin struct {

@@ -1,6 +1,7 @@
 package view
 
 import (
+	"math/big"
 	"slices"
 	"testing"
 	"time"
@@ -39,5 +40,13 @@ func TestCompareOrdersWorstThenOldestThenSerial(t *testing.T) {
 	}
 	if want := []string{"f", "10", "3", "4", "5"}; !slices.Equal(got, want) {
 		t.Fatalf("order %v, want %v", got, want)
+	}
+}
+
+func TestSerialHexIsEvenLength(t *testing.T) {
+	for in, want := range map[int64]string{0x0b38c8: "0b38c8", 0xabcd: "abcd", 0x8a: "8a", 1: "01"} {
+		if got := SerialHex(big.NewInt(in)); got != want {
+			t.Errorf("SerialHex(%#x) = %s, want %s", in, got, want)
+		}
 	}
 }
