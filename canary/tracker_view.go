@@ -9,13 +9,13 @@ import (
 	"github.com/certstatus/certstatus_exporter/internal/view"
 )
 
-// state is this origin's incident-view state for a certificate issued at
-// issuedAt; deadline is now − SLA.
-func (s originState) state(issuedAt, deadline int64) string {
+// state is this origin's incident-view state for a certificate published
+// at publishedAt; deadline is now − SLA.
+func (s originState) state(publishedAt, deadline int64) string {
 	switch {
 	case s.authoritative():
 		return view.StateAuthoritative
-	case issuedAt < deadline:
+	case publishedAt < deadline:
 		return view.StateOverdue
 	}
 	return view.StatePending
@@ -37,7 +37,7 @@ func (t *Tracker) Certificates(q view.CertificateQuery, now time.Time, sla time.
 	for _, c := range t.certs {
 		worst, ok := 0, q.State == ""
 		for _, s := range c.origins {
-			st := s.state(c.issuedAt, deadline)
+			st := s.state(c.publishedAt, deadline)
 			worst = max(worst, view.StateRank(st))
 			ok = ok || st == q.State
 		}
@@ -47,7 +47,7 @@ func (t *Tracker) Certificates(q view.CertificateQuery, now time.Time, sla time.
 	}
 	// The same order as view.Compare, on the compact keys.
 	slices.SortFunc(ms, func(a, b match) int {
-		return cmp.Or(cmp.Compare(b.worst, a.worst), cmp.Compare(a.c.issuedAt, b.c.issuedAt),
+		return cmp.Or(cmp.Compare(b.worst, a.worst), cmp.Compare(a.c.publishedAt, b.c.publishedAt),
 			cmp.Compare(len(a.c.key.serial), len(b.c.key.serial)), cmp.Compare(a.c.key.serial, b.c.key.serial),
 			cmp.Compare(a.c.key.issuer, b.c.key.issuer))
 	})
@@ -57,12 +57,12 @@ func (t *Tracker) Certificates(q view.CertificateQuery, now time.Time, sla time.
 	for _, m := range ms[lo:hi] {
 		c := m.c
 		vc := view.Certificate{Serial: view.SerialHex(new(big.Int).SetBytes([]byte(c.key.serial))), Kind: c.kind,
-			PublishedAt: time.Unix(0, c.issuedAt).UTC(), Provenance: c.provenance, Origins: make([]view.OriginAnswer, 0, len(c.origins))}
+			PublishedAt: time.Unix(0, c.publishedAt).UTC(), Provenance: c.provenance.String(), Origins: make([]view.OriginAnswer, 0, len(c.origins))}
 		if c.key.issuer >= 0 && c.key.issuer < len(issuers) {
 			vc.Issuer = issuers[c.key.issuer]
 		}
 		for i, s := range c.origins {
-			a := view.OriginAnswer{State: s.state(c.issuedAt, deadline), Result: s.result.String()}
+			a := view.OriginAnswer{State: s.state(c.publishedAt, deadline), Result: s.result.String()}
 			if i < len(origins) {
 				a.Origin = origins[i]
 			}

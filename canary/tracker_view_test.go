@@ -17,10 +17,10 @@ func due(serial int64) Due { return Due{Issuer: 0, Serial: big.NewInt(serial)} }
 func TestTrackerCertificatesPage(t *testing.T) {
 	sla := 15 * time.Minute
 	tr := NewTracker(2, 10)
-	tr.Add(IssuedCert{Serial: big.NewInt(0xa1), IssuedAt: t0, Kind: KindCertificate, Provenance: ProvenanceIssuedAt})
-	tr.Add(IssuedCert{Serial: big.NewInt(0xb2), IssuedAt: t0.Add(time.Minute), Kind: KindPrecertificate, Provenance: ProvenanceMtime})
-	tr.Add(IssuedCert{Serial: big.NewInt(0xc3), IssuedAt: t0.Add(30 * time.Minute), Kind: KindCertificate})
-	tr.Add(IssuedCert{Serial: big.NewInt(0xd4), IssuedAt: t0.Add(2 * time.Minute), Kind: KindCertificate})
+	tr.Add(IssuedCert{Serial: big.NewInt(0xa1), PublishedAt: t0, Kind: KindCertificate, Provenance: ProvenanceSourceTime})
+	tr.Add(IssuedCert{Serial: big.NewInt(0xb2), PublishedAt: t0.Add(time.Minute), Kind: KindPrecertificate, Provenance: ProvenanceSpoolMTime})
+	tr.Add(IssuedCert{Serial: big.NewInt(0xc3), PublishedAt: t0.Add(30 * time.Minute), Kind: KindCertificate, Provenance: ProvenanceSourceTime})
+	tr.Add(IssuedCert{Serial: big.NewInt(0xd4), PublishedAt: t0.Add(2 * time.Minute), Kind: KindCertificate, Provenance: ProvenanceSourceTime})
 	at1, at2 := t0.Add(5*time.Minute), t0.Add(20*time.Minute)
 	unknown := ocsp.Outcome{Result: ocsp.ResultUnknown}
 	for _, o := range []int{0, 1} {
@@ -43,7 +43,7 @@ func TestTrackerCertificatesPage(t *testing.T) {
 	if a1.Serial != "a1" || b2.Serial != "b2" {
 		t.Fatalf("order %s %s, want a1 (oldest) then b2", a1.Serial, b2.Serial)
 	}
-	if a1.Issuer != "CN=Lab CA" || a1.Kind != KindCertificate || a1.Provenance != ProvenanceIssuedAt || !a1.PublishedAt.Equal(t0) {
+	if a1.Issuer != "CN=Lab CA" || a1.Kind != KindCertificate || a1.Provenance != "source_issued_at" || !a1.PublishedAt.Equal(t0) {
 		t.Errorf("a1 = %+v", a1)
 	}
 	if o := a1.Origins[0]; o.Origin != "origin-1" || o.State != view.StateOverdue || o.Result != "unknown" || !o.Since.Equal(at1) || !o.Asked.Equal(at2) {
