@@ -10,6 +10,14 @@ import (
 	"github.com/certstatus/certstatus_exporter/ocsp"
 )
 
+func TestRanksMatchViewStateRank(t *testing.T) {
+	for rank, name := range map[int]string{rankAuthoritative: view.StateAuthoritative, rankPending: view.StatePending, rankOverdue: view.StateOverdue} {
+		if view.StateRank(name) != rank {
+			t.Errorf("%s: rank %d, view.StateRank %d", name, rank, view.StateRank(name))
+		}
+	}
+}
+
 func due(serial int64) Due { return Due{Issuer: 0, Serial: big.NewInt(serial)} }
 
 // Worst first, longest in breach first; states per origin; "since" is when
@@ -79,5 +87,59 @@ func TestTrackerCertificatesPage(t *testing.T) {
 	}
 	if page, total := tr.Certificates(view.CertificateQuery{Offset: 99, Limit: 10}, now, sla, origins, issuers); total != 4 || len(page) != 0 {
 		t.Errorf("past the end: %d of %d", len(page), total)
+	}
+}
+
+// The incident view scans the whole tracker per request: at the default
+// max_tracked (200k), all overdue at two origins, one page of 50.
+func BenchmarkTrackerCertificatesPage(b *testing.B) {
+	const n = 200000
+	tr := NewTracker(2, n)
+	for i := range n {
+		tr.Add(IssuedCert{Serial: big.NewInt(int64(i + 1)), PublishedAt: t0.Add(time.Duration(i) * time.Millisecond),
+			Kind: KindCertificate, Provenance: ProvenanceSourceTime})
+	}
+	now := t0.Add(24 * time.Hour)
+	origins, issuers := []string{"origin-1", "origin-2"}, []string{"CN=Lab CA"}
+	b.ReportAllocs()
+	for b.Loop() {
+		page, total := tr.Certificates(view.CertificateQuery{State: view.StateOverdue, Offset: 100, Limit: 50}, now, 15*time.Minute, origins, issuers)
+		if total != n || len(page) != 50 {
+			b.Fatalf("%d of %d", len(page), total)
+		}
+	}
+}
+
+// Pages selected with the bounded heap are slices of the full order.
+func TestTrackerCertificatesPagesAreSlicesOfTheWhole(t *testing.T) {
+	tr := NewTracker(2, 100)
+	for i := range 60 {
+		// Publication times collide on purpose (i%7) so the serial breaks ties.
+		tr.Add(IssuedCert{Serial: big.NewInt(int64(1000 - i*13)), PublishedAt: t0.Add(time.Duration(i%7) * time.Minute),
+			Kind: KindCertificate, Provenance: ProvenanceSourceTime})
+		if i%3 == 0 {
+			tr.Record(i%2, due(int64(1000-i*13)), good(t0), t0)
+		}
+	}
+	now, origins := t0.Add(10*time.Minute), []string{"o1", "o2"}
+	for _, state := range []string{"", view.StateOverdue, view.StatePending, view.StateAuthoritative} {
+		for _, sla := range []time.Duration{time.Minute, 5 * time.Minute} {
+			all, total := tr.Certificates(view.CertificateQuery{State: state, Limit: 1000}, now, sla, origins, nil)
+			if len(all) != total || !slices.IsSortedFunc(all, view.Compare) {
+				t.Fatalf("state %q: %d of %d, sorted %v", state, len(all), total, slices.IsSortedFunc(all, view.Compare))
+			}
+			for off := 0; off <= total; off += 4 {
+				page, n := tr.Certificates(view.CertificateQuery{State: state, Offset: off, Limit: 5}, now, sla, origins, nil)
+				want := all[off:min(off+5, total)]
+				if n != total || len(page) != len(want) {
+					t.Fatalf("state %q offset %d: %d of %d, want %d of %d", state, off, len(page), n, len(want), total)
+				}
+				for i := range page {
+					if page[i].Serial != want[i].Serial {
+						t.Fatalf("state %q offset %d: serial %d is %s, want %s", state, off, i, page[i].Serial, want[i].Serial)
+					}
+				}
+			}
+		}
 	}
 }
