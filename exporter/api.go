@@ -117,8 +117,8 @@ func certificatesQuery(r *http.Request) (q view.CertificateQuery, state string, 
 	page, perPage = 1, apiDefaultPerPage
 	if p := v.Get("page"); p != "" {
 		n, e := strconv.Atoi(p)
-		if e != nil || n < 1 {
-			return q, "", 0, 0, "page: want a positive integer, got " + strconv.Quote(p)
+		if e != nil || n < 1 || n > maxPage {
+			return q, "", 0, 0, "page: want 1 to " + strconv.Itoa(maxPage) + ", got " + strconv.Quote(p)
 		}
 		page = n
 	}

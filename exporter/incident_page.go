@@ -278,10 +278,13 @@ func iec(b float64) string {
 	return fmt.Sprintf("%.1f %s", b, units[i])
 }
 
-// pageParam reads a positive page number; anything else is page 1.
+// maxPage bounds page numbers so that an offset cannot overflow.
+const maxPage = 1_000_000
+
+// pageParam reads a page number in 1..maxPage; anything else is page 1.
 func pageParam(q url.Values, key string) int {
 	n, err := strconv.Atoi(q.Get(key))
-	if err != nil || n < 1 {
+	if err != nil || n < 1 || n > maxPage {
 		return 1
 	}
 	return n
@@ -320,6 +323,9 @@ func (v incidentView) serveStatus(w http.ResponseWriter, r *http.Request) {
 	d.Trouble = summary(d.Overdue.Total, d.Replicas)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	// The page has no script: forbid any, and any load but its inline style.
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if err := statusTemplate.Execute(w, d); err != nil {
 		v.logger.Error("rendering /status", "err", err)
 	}

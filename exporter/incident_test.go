@@ -185,7 +185,7 @@ func TestAPICertificates(t *testing.T) {
 	if got.Total != 3 || len(got.Certificates) != 1 || got.Certificates[0].Serial != "beef02" || got.Page != 2 || got.PerPage != 1 {
 		t.Errorf("authoritative page 2: %s", body)
 	}
-	for _, bad := range []string{"state=late", "page=0", "per_page=100000", "page=x"} {
+	for _, bad := range []string{"state=late", "page=0", "per_page=100000", "page=x", "page=9223372036854775807"} {
 		code, body := serve(t, fixture(), webCfg, "/api/v1/certificates?"+bad)
 		if code != http.StatusBadRequest || !strings.Contains(body, `"error"`) {
 			t.Errorf("%s: %d %s", bad, code, body)
@@ -231,5 +231,20 @@ func TestAPIReplicas(t *testing.T) {
 	}
 	if ok["wal_loss_eta_seconds"] != "+Inf" {
 		t.Errorf("a replica whose gap does not grow: eta %v, want \"+Inf\"", ok["wal_loss_eta_seconds"])
+	}
+}
+
+// The page runs no script and loads nothing; absurd page numbers are page 1.
+func TestStatusPageHeadersAndPageBounds(t *testing.T) {
+	v := incidentView{logger: slog.New(slog.DiscardHandler), state: func() viewState {
+		return viewState{components: []any{fixture()}, web: webCfg}
+	}}
+	rec := httptest.NewRecorder()
+	v.serveStatus(rec, httptest.NewRequest(http.MethodGet, "/status?page=9223372036854775807&pending_page=-3", nil))
+	if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "script-src") {
+		t.Errorf("CSP = %q", csp)
+	}
+	if body := rec.Body.String(); rec.Code != http.StatusOK || !strings.Contains(body, `data-serial="feed01"`) || !strings.Contains(body, "page 1 of 2") {
+		t.Errorf("out-of-range page: %d, want page 1 shown", rec.Code)
 	}
 }
