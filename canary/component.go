@@ -94,6 +94,8 @@ func newCanary(cfg *config.Config, m *metrics, st *store.Store, logger *slog.Log
 		}
 		c.sources = append(c.sources, st)
 	}
+	// A CA has a handful of responder certificates; 64 is plenty.
+	responders := ocsp.NewResponderCache(64)
 	for i, og := range o.Origins {
 		transport := &http.Transport{
 			DialContext:           (&net.Dialer{Timeout: og.Timeout.D()}).DialContext,
@@ -105,7 +107,7 @@ func newCanary(cfg *config.Config, m *metrics, st *store.Store, logger *slog.Log
 		}
 		c.origins = append(c.origins, &originTarget{
 			idx: i, name: og.Name, cdn: og.CDN, conc: og.Concurrency, timeout: og.Timeout.D(),
-			client: &ocsp.Client{URL: og.URL, Host: og.Host, Method: og.Method,
+			client: &ocsp.Client{URL: og.URL, Host: og.Host, Method: og.Method, Responders: responders,
 				HTTP: &http.Client{Transport: transport, Timeout: og.Timeout.D(),
 					// An OCSP answer is the origin's own; a redirect is an error.
 					CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}},
@@ -302,6 +304,9 @@ func (c *canary) Collect(ch chan<- prometheus.Metric) {
 		col.Collect(ch)
 	}
 	ch <- target.Gauge(ocspTracked, float64(c.tracker.Len()))
+	if c.persist != nil {
+		ch <- target.Gauge(ocspUnpersisted, float64(c.tracker.Unpersisted()))
+	}
 	for _, s := range c.sources {
 		s.mu.RLock()
 		if s.health.Probed {
