@@ -84,10 +84,27 @@ func (b *board) timeseries(title, desc, unit string, w, h uint32, ts ...target) 
 }
 
 func (b *board) stat(title, desc, unit string, th []dashboard.Threshold, w, h uint32, ts ...target) {
-	b.d.WithPanel(stat.NewPanelBuilder().Id(b.next()).Title(title).Description(desc).Unit(unit).
+	b.d.WithPanel(statPanel(b.next(), title, desc, unit, th, w, h, ts...))
+}
+
+func statPanel(id uint32, title, desc, unit string, th []dashboard.Threshold, w, h uint32, ts ...target) *stat.PanelBuilder {
+	return stat.NewPanelBuilder().Id(id).Title(title).Description(desc).Unit(unit).
 		Span(w).Height(h).Datasource(promDS()).Targets(queries(ts, false)).Thresholds(thresholds(th)).
 		ColorMode(common.BigValueColorModeBackground).GraphMode(common.BigValueGraphModeNone).
-		ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"})))
+		ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"}))
+}
+
+// certificateStat is a stat of certificate counts whose values link to the
+// exporter's incident view, which lists the serials a metric cannot carry.
+// It assumes the scrape target (instance) is reachable by http from the
+// browser; behind TLS or a proxy, edit the link.
+func (b *board) certificateStat(title, desc string, th []dashboard.Threshold, section string, w, h uint32, ts ...target) {
+	// The SDK has no data-link type: a DashboardLink serialises to one
+	// (Grafana reads title, url and targetBlank).
+	link := dashboard.NewDashboardLinkBuilder("Which certificates? (incident view)").
+		Url("http://${__field.labels.instance}/status#" + section).TargetBlank(true)
+	b.d.WithPanel(statPanel(b.next(), title, desc, "short", th, w, h, ts...).
+		DataLinks([]cog.Builder[dashboard.DashboardLink]{link}))
 }
 
 // column is one instant query of a table: its values become a named column.

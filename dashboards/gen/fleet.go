@@ -14,10 +14,10 @@ func fleet() *dashboard.DashboardBuilder {
 		"Every replica's lag, headroom, ETA and streaming state; every origin's overdue and pending counts and answer mix.",
 		labelVar("replica", "certstatus_replica_up", true), labelVar("origin", "certstatus_ocsp_certificates", true))
 	b.row("Is every answer authoritative? (BR 4.9.9: within 15 minutes)")
-	b.stat("Overdue certificates", "Certificates older than the SLA without an authoritative answer, per origin. Anything above 0 is a Baseline Requirements breach. /status lists their serials.", "short",
-		steps("green", 1, "red"), 8, 5, target{`certstatus_ocsp_certificates` + sel(`state="overdue"`, osel), "{{origin}}"})
-	b.stat("Pending certificates", "Younger than the SLA and not yet authoritative, per origin.", "short",
-		steps("green", 1, "yellow"), 8, 5, target{`certstatus_ocsp_certificates` + sel(`state="pending"`, osel), "{{origin}}"})
+	b.certificateStat("Overdue certificates", "Certificates older than the SLA without an authoritative answer, per origin. Anything above 0 is a Baseline Requirements breach. Click a value for the serials (the exporter's /status).",
+		steps("green", 1, "red"), "overdue", 8, 5, target{`certstatus_ocsp_certificates` + sel(`state="overdue"`, osel), "{{origin}}"})
+	b.certificateStat("Pending certificates", "Younger than the SLA and not yet authoritative, per origin. Click a value for the serials.",
+		steps("green", 1, "yellow"), "pending", 8, 5, target{`certstatus_ocsp_certificates` + sel(`state="pending"`, osel), "{{origin}}"})
 	b.stat("Origins answering", "Whether each origin's last answer was an OCSP response of any status.", "bool_yes_no",
 		steps("red", 1, "green"), 8, 5, target{`certstatus_ocsp_origin_up` + sel(osel), "{{origin}}"})
 	b.timeseries("Answer mix by origin", "Canary checks per second by result.", "reqps", 12, 8,

@@ -220,3 +220,45 @@ func TestFleetHasReplicasByETATable(t *testing.T) {
 	}
 	t.Fatal("fleet dashboard has no \"Replicas by WAL-loss ETA\" panel")
 }
+
+// Counts of certificates link to the exporter's list of their serials.
+func TestCertificateCountsLinkToTheIncidentView(t *testing.T) {
+	for file, want := range map[string][]string{
+		"certstatus-fleet.json":  {"Overdue certificates", "Pending certificates"},
+		"certstatus-origin.json": {"Overdue", "Pending"},
+	} {
+		raw, err := os.ReadFile(filepath.Join("..", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d struct {
+			Panels []struct {
+				Title       string
+				FieldConfig struct {
+					Defaults struct {
+						Links []struct{ URL string }
+					}
+				}
+			}
+		}
+		if err := json.Unmarshal(raw, &d); err != nil {
+			t.Fatal(err)
+		}
+		for _, title := range want {
+			found := false
+			for _, p := range d.Panels {
+				if p.Title != title {
+					continue
+				}
+				found = true
+				section := strings.ToLower(strings.Fields(title)[0])
+				if l := p.FieldConfig.Defaults.Links; len(l) != 1 || l[0].URL != "http://${__field.labels.instance}/status#"+section {
+					t.Errorf("%s: %q links %+v, want the instance's /status#%s", file, title, l, section)
+				}
+			}
+			if !found {
+				t.Errorf("%s: no panel %q", file, title)
+			}
+		}
+	}
+}

@@ -15,9 +15,9 @@ func origin() *dashboard.DashboardBuilder {
 		return []target{{q("0.5"), "p50"}, {q("0.99"), "p99"}}
 	}
 	b.row("Authoritative answers")
-	b.stat("Overdue", "Older than the SLA without an authoritative answer here. /status lists their serials.", "short", steps("green", 1, "red"), 6, 4,
+	b.certificateStat("Overdue", "Older than the SLA without an authoritative answer here. Click the value for the serials.", steps("green", 1, "red"), "overdue", 6, 4,
 		target{`certstatus_ocsp_certificates` + sel(one, `state="overdue"`), ""})
-	b.stat("Pending", "Younger than the SLA, not yet authoritative here.", "short", steps("green", 1, "yellow"), 6, 4,
+	b.certificateStat("Pending", "Younger than the SLA, not yet authoritative here. Click the value for the serials.", steps("green", 1, "yellow"), "pending", 6, 4,
 		target{`certstatus_ocsp_certificates` + sel(one, `state="pending"`), ""})
 	b.stat("Authoritative", "Latest answer good or revoked.", "short", steps("green"), 6, 4,
 		target{`certstatus_ocsp_certificates` + sel(one, `state="authoritative"`), ""})
