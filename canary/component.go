@@ -86,13 +86,13 @@ func newCanary(cfg *config.Config, m *metrics, st *store.Store, logger *slog.Log
 		c.issuers = append(c.issuers, is)
 	}
 	for _, s := range o.Sources {
-		st := &sourceTarget{name: s.Name, typ: s.Type, seen: NewSeenSet(o.MaxTracked), health: newHealth()}
+		src := &sourceTarget{name: s.Name, typ: s.Type, seen: NewSeenSet(o.MaxTracked), health: newHealth()}
 		if s.Type == config.SourceSQL {
-			st.fetch = NewSQLSource(s, o.Timeout.D())
+			src.fetch = NewSQLSource(s, o.Timeout.D(), st, time.Now().Add(-o.TrackFor.D()))
 		} else {
-			st.fetch = NewDirSource(s.Path)
+			src.fetch = NewDirSource(s.Path)
 		}
-		c.sources = append(c.sources, st)
+		c.sources = append(c.sources, src)
 	}
 	// A CA has a handful of responder certificates; 64 is plenty.
 	responders := ocsp.NewResponderCache(64)
