@@ -48,6 +48,7 @@ type sourceTarget struct {
 	mu     sync.RWMutex
 	health target.Health
 	newest time.Time // the latest publication time among its certificates
+	mark   time.Time // an incremental source's read position (see marker)
 }
 
 type originTarget struct {
@@ -175,6 +176,11 @@ func (c *canary) pollSource(ctx context.Context, s *sourceTarget, logger *slog.L
 	found, err := s.fetch.Fetch(ctx)
 	if err != nil && target.Cancelled(ctx) && len(found) == 0 {
 		return
+	}
+	if m, ok := s.fetch.(marker); ok {
+		s.mu.Lock()
+		s.mark = m.Mark()
+		s.mu.Unlock()
 	}
 	s.mu.Lock()
 	wasUp := s.health.Up || !s.health.Probed

@@ -1,6 +1,7 @@
 package canary
 
 import (
+	"strings"
 	"time"
 
 	"github.com/certstatus/certstatus_exporter/internal/view"
@@ -26,11 +27,17 @@ func (c *canary) Sources() []view.Source {
 		s.mu.RLock()
 		v := view.Source{Name: s.name, Type: s.typ, Probed: s.health.Probed, Up: s.health.Up,
 			LastSuccess: s.health.LastSuccess, LastError: s.health.LastError}
-		// An sql or dir source has no head to lag behind; how recent its
-		// newest certificate is tells whether issuance still reaches it.
-		if !s.newest.IsZero() {
-			v.Position = "newest certificate published " + s.newest.UTC().Format(time.RFC3339)
+		// An sql or dir source has no head to lag behind; its read position
+		// and how recent its newest certificate is tell whether issuance
+		// still reaches it.
+		var pos []string
+		if !s.mark.IsZero() {
+			pos = append(pos, "read up to issued_at "+s.mark.UTC().Format(time.RFC3339Nano))
 		}
+		if !s.newest.IsZero() {
+			pos = append(pos, "newest certificate published "+s.newest.UTC().Format(time.RFC3339))
+		}
+		v.Position = strings.Join(pos, "; ")
 		out = append(out, v)
 		s.mu.RUnlock()
 	}

@@ -34,7 +34,15 @@ func TestStatusPageInBrowser(t *testing.T) {
 	browser := browsertest.Require(t)
 	lab := labtest.Up(t)
 	const sla = 5 * time.Second
-	cfg := labConfig(t, lab, ocspConfig(t, lab, t.TempDir(), sla)+
+	// Plus an incremental sql source ($1: its read position), shown on the page.
+	incremental := fmt.Sprintf(`  sources:
+    - name: certdb-incremental
+      type: sql
+      dsn: %q
+      password_file: %s
+      query: "SELECT pem, issued_at FROM certificates WHERE issued_at > $1 ORDER BY issued_at LIMIT 1000"
+`, lab.Env["LAB_PRIMARY_DSN"], lab.Env["LAB_PASSWORD_FILE"])
+	cfg := labConfig(t, lab, strings.Replace(ocspConfig(t, lab, t.TempDir(), sla), "  sources:\n", incremental, 1)+
 		"web: {certificate_link: \"https://crt.sh/?serial={{.Serial}}\", refresh: 10s}\n")
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
@@ -125,6 +133,11 @@ func TestStatusPageInBrowser(t *testing.T) {
 		t.Error("the page does not list replica-1")
 	} else if s := text(find(rep, "td", "data-label", "replication")); !strings.Contains(s, "replay paused") {
 		t.Errorf("replica-1's replication cell says %q, want it paused", s)
+	}
+	for name, want := range map[string]string{"certdb": "newest certificate published", "certdb-incremental": "read up to issued_at"} {
+		if s := text(find(find(doc, "tr", "data-source", name), "td", "data-label", "position")); !strings.Contains(s, want) {
+			t.Errorf("source %s: position %q, want %q", name, s, want)
+		}
 	}
 	if pw, err := os.ReadFile(lab.Env["LAB_PASSWORD_FILE"]); err != nil {
 		t.Error(err)
