@@ -14,6 +14,7 @@ type Config struct {
 	Replicas    []Replica   `yaml:"replicas"`
 	Replication Replication `yaml:"replication"`
 	OCSP        OCSP        `yaml:"ocsp"`
+	Web         Web         `yaml:"web"`
 }
 
 // Database is a read-only connection. The password may live in PasswordFile so
@@ -109,6 +110,7 @@ func (c *Config) applyDefaults() {
 	setDefault(&c.Replication.Timeout, min(DefaultReplicationTimeout, c.Replication.Interval.D()))
 	setDefault(&c.Replication.RateWindow, DefaultRateWindow)
 	setDefault(&c.Replication.History, DefaultHistory)
+	c.Web.applyDefaults()
 	o := &c.OCSP
 	setDefault(&o.Interval, DefaultOCSPInterval)
 	setDefault(&o.SLA, DefaultSLA)

@@ -29,6 +29,7 @@ func (c *Config) validate() Errors {
 	}
 	v.replication(c.Replication)
 	c.OCSP.IssuerCerts = v.ocsp(&c.OCSP)
+	v.web(c.Web)
 	return v.errs
 }
 
