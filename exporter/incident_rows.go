@@ -94,14 +94,7 @@ func newReplicaRow(r view.Replica) replicaRow {
 func newOriginRow(o view.Origin) originRow {
 	row := originRow{Name: o.Name, CDN: o.CDN, LastAnswer: stamp(o.LastAnswer), LastPass: stamp(o.LastPass),
 		LastError: o.LastError, Pending: o.Pending, Authoritative: o.Authoritative, Overdue: o.Overdue}
-	switch {
-	case !o.Probed:
-		row.Answering = "not asked yet"
-	case o.Up:
-		row.Answering = "yes"
-	default:
-		row.Answering, row.Class = "no", "bad"
-	}
+	row.Answering, row.Class = health(o.Probed, o.Up, "not asked yet", "yes", "no")
 	if o.Overdue > 0 {
 		row.Class = "bad"
 	} else if o.Pending > 0 && row.Class == "" {
@@ -112,14 +105,7 @@ func newOriginRow(o view.Origin) originRow {
 
 func newSourceRow(s view.Source) sourceRow {
 	row := sourceRow{Name: s.Name, Type: s.Type, Position: s.Position, Lag: s.Lag, LastSuccess: stamp(s.LastSuccess), Error: s.LastError}
-	switch {
-	case !s.Probed:
-		row.UpText = "not read yet"
-	case s.Up:
-		row.UpText = "up"
-	default:
-		row.UpText, row.Class = "down", "bad"
-	}
+	row.UpText, row.Class = health(s.Probed, s.Up, "not read yet", "up", "down")
 	return row
 }
 
@@ -190,4 +176,15 @@ func iec(b float64) string {
 		return fmt.Sprintf("%.0f B", b)
 	}
 	return fmt.Sprintf("%.1f %s", b, units[i])
+}
+
+// health words a target's state; a down target gets the "bad" class.
+func health(probed, up bool, notYet, yes, no string) (text, class string) {
+	switch {
+	case !probed:
+		return notYet, ""
+	case up:
+		return yes, ""
+	}
+	return no, "bad"
 }

@@ -47,14 +47,7 @@ func targetRows(rows []target.Row) []targetRow {
 	out := make([]targetRow, 0, len(rows))
 	for _, r := range rows {
 		tr := targetRow{Row: r, LastSuccessText: stamp(r.LastSuccess), LastProbeText: stamp(r.LastProbe), Took: ms(r.Duration)}
-		switch {
-		case !r.Probed:
-			tr.UpText = "not yet probed"
-		case r.Up:
-			tr.UpText = "up"
-		default:
-			tr.UpText = "down"
-		}
+		tr.UpText, _ = health(r.Probed, r.Up, "not yet probed", "up", "down")
 		out = append(out, tr)
 	}
 	return out

@@ -2,9 +2,7 @@ package integration
 
 import (
 	"context"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -184,19 +182,7 @@ func overdueLogged(logs, serial string, origins ...string) error {
 
 func serialOf(t *testing.T, pemFile string) string {
 	t.Helper()
-	raw, err := os.ReadFile(pemFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, _ := pem.Decode(raw)
-	if block == nil {
-		t.Fatalf("%s: no PEM block", pemFile)
-	}
-	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("%x", cert.SerialNumber.Bytes()) // as openssl shows it, even-length
+	return fmt.Sprintf("%x", readCert(t, pemFile).SerialNumber.Bytes()) // as openssl shows it, even-length
 }
 
 type apiCert struct {
