@@ -14,6 +14,7 @@ type Config struct {
 	Replicas    []Replica   `yaml:"replicas"`
 	Replication Replication `yaml:"replication"`
 	OCSP        OCSP        `yaml:"ocsp"`
+	CRL         CRL         `yaml:"crl"`
 }
 
 // Database is a read-only connection. The password may live in PasswordFile so
@@ -118,6 +119,7 @@ func (c *Config) applyDefaults() {
 	if o.MaxTracked == 0 {
 		o.MaxTracked = DefaultMaxTracked
 	}
+	c.CRL.applyDefaults()
 	for i := range o.Origins {
 		setDefault(&o.Origins[i].Timeout, o.Timeout.D())
 		if o.Origins[i].Method == "" {
