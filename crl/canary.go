@@ -1,0 +1,272 @@
+package crl
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/certstatus/certstatus_exporter/config"
+)
+
+// Canary checks every shard at every origin each interval and keeps the
+// latest outcome as a snapshot that a scrape reads without waiting.
+type Canary struct {
+	cfg     config.CRL
+	client  *http.Client
+	marks   Marks
+	source  RevocationSource // nil without crl.revocations
+	metrics *Metrics
+	logger  *slog.Logger
+	now     func() time.Time
+
+	mu      sync.RWMutex
+	targets map[markKey]*targetState
+	record  map[string]Revocation // the last record read, by SerialKey
+	srcUp   bool
+	srcErr  string
+	srcAt   time.Time
+	snap    snapshot
+}
+
+// targetState is one shard at one origin.
+type targetState struct {
+	shard, origin string
+	cdn           bool
+	validators    validators
+	view          *View // the last CRL whose content can be used; nil before one
+	result        Result
+	err           string
+	checkedAt     time.Time
+	lastSuccess   time.Time
+	duration      time.Duration
+}
+
+// Options are what a Canary needs besides its config.
+type Options struct {
+	Marks   Marks            // nil: in memory
+	Source  RevocationSource // nil: from cfg.Revocations, if set
+	Metrics *Metrics         // long-lived counters; nil: fresh ones
+	Logger  *slog.Logger
+	Now     func() time.Time // nil: time.Now
+}
+
+// NewCanary returns a canary for cfg; nothing runs until Start.
+func NewCanary(cfg config.CRL, o Options) *Canary {
+	c := &Canary{cfg: cfg, marks: o.Marks, source: o.Source, metrics: o.Metrics, logger: o.Logger, now: o.Now,
+		targets: map[markKey]*targetState{}, record: map[string]Revocation{}}
+	if c.marks == nil {
+		c.marks = NewMemoryMarks()
+	}
+	if c.source == nil && cfg.Revocations != nil {
+		c.source = NewSQLRevocations(*cfg.Revocations, cfg.Timeout.D())
+	}
+	if c.metrics == nil {
+		c.metrics = NewMetrics()
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	// Redirects are not followed: a CRL URL that redirects is worth seeing
+	// as its status.
+	c.client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, o := range cfg.Origins {
+		for _, s := range cfg.Shards {
+			c.targets[markKey{s.Name, o.Name}] = &targetState{shard: s.Name, origin: o.Name, cdn: o.CDN}
+			c.metrics.initLabels(s.Name, o.Name)
+		}
+	}
+	return c
+}
+
+// Start runs a pass at once and then every interval until ctx ends.
+func (c *Canary) Start(ctx context.Context, wg *sync.WaitGroup) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(c.cfg.Interval.D())
+		defer t.Stop()
+		for {
+			c.Pass(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}
+
+// Close releases the revocation source's connection; loops must be stopped.
+func (c *Canary) Close() {
+	if c.source != nil {
+		c.source.Close()
+	}
+}
+
+// Pass checks everything once: the revocation record and every shard at
+// every origin, concurrently per origin, then recomputes the snapshot.
+func (c *Canary) Pass(ctx context.Context) {
+	var wg sync.WaitGroup
+	if c.source != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.readRecord(ctx)
+		}()
+	}
+	for _, o := range c.cfg.Origins {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, s := range c.cfg.Shards {
+				if ctx.Err() != nil {
+					return
+				}
+				c.checkOne(ctx, s, o)
+			}
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return // a cancelled pass is not a result
+	}
+	c.mu.Lock()
+	c.snap = c.summarize(c.now())
+	c.mu.Unlock()
+}
+
+func (c *Canary) readRecord(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout.D())
+	defer cancel()
+	revs, err := c.source.Revocations(rctx)
+	if ctx.Err() != nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.srcAt = c.now()
+	if err != nil {
+		// The last record stays: revocations do not vanish because the
+		// database is unreachable.
+		c.srcUp, c.srcErr = false, config.Scrub(err.Error())
+		c.logger.Warn("CRL revocation source failed", "err", c.srcErr)
+		return
+	}
+	record := make(map[string]Revocation, len(revs))
+	for _, r := range revs {
+		record[SerialKey(r.Serial)] = r
+	}
+	c.record, c.srcUp, c.srcErr = record, true, ""
+}
+
+// RequestURL is where a shard is fetched at an origin: the shard URL's path
+// (and query) under the origin's URL.
+func RequestURL(origin config.CRLOrigin, shard config.Shard) string {
+	su, err := url.Parse(shard.URL)
+	if err != nil {
+		return shard.URL
+	}
+	ou, err := url.Parse(origin.URL)
+	if err != nil {
+		return shard.URL
+	}
+	ou.Path = strings.TrimSuffix(ou.Path, "/") + su.Path
+	ou.RawPath, ou.RawQuery = "", su.RawQuery
+	return ou.String()
+}
+
+// requestHost is the Host header: the origin's host if set, else the shard
+// URL's host, so that an origin node serves it as it would the public name.
+func requestHost(origin config.CRLOrigin, shard config.Shard) string {
+	if origin.Host != "" {
+		return origin.Host
+	}
+	if u, err := url.Parse(shard.URL); err == nil {
+		return u.Host
+	}
+	return ""
+}
+
+func (c *Canary) checkOne(ctx context.Context, s config.Shard, o config.CRLOrigin) {
+	key := markKey{s.Name, o.Name}
+	c.mu.RLock()
+	st := *c.targets[key]
+	c.mu.RUnlock()
+
+	fctx, cancel := context.WithTimeout(ctx, o.Timeout.D())
+	f := fetch(fctx, c.client, RequestURL(o, s), requestHost(o, s), st.validators, c.cfg.MaxSize)
+	cancel()
+	if ctx.Err() != nil {
+		return
+	}
+	now := c.now()
+	res, err := f.Result, f.Err
+	view := st.view
+	switch {
+	case res != ResultOK:
+	case f.NotModified && !isTimeResult(st.result):
+		// Same body as last time: the same verdict, unless it was about time.
+		res = st.result
+		if st.err != "" {
+			err = errString(st.err)
+		}
+	case f.NotModified && view != nil:
+		res, err = checkTimes(view.ThisUpdate, view.NextUpdate, now)
+	case f.NotModified:
+		res = st.result
+	default:
+		exp := Expect{Issuer: s.IssuerCert, URL: s.URL, Partitioned: len(c.cfg.Shards) > 1, Last: c.marks.Mark(s.Name, o.Name)}
+		var v *View
+		v, res, err = Check(f.Body, exp, now)
+		if v != nil && res.usable() {
+			c.noteRemovals(st.view, v, o.Name, now)
+			view = v
+			if res != ResultThisUpdateFuture {
+				c.marks.SetMark(s.Name, o.Name, exp.Last.Advance(v))
+			}
+		}
+	}
+	if res == ResultOK && f.Duration > SlowFetch {
+		res = ResultSlow
+	}
+	c.metrics.checks.WithLabelValues(s.Name, o.Name, res.String()).Inc()
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.targets[key]
+	t.result, t.checkedAt, t.duration, t.view = res, now, f.Duration, view
+	t.err = ""
+	if err != nil {
+		t.err = err.Error()
+	}
+	if f.Result == ResultOK {
+		t.validators = f.Validators
+	}
+	if res == ResultOK {
+		t.lastSuccess = now
+	}
+}
+
+func (c *Canary) noteRemovals(prev, cur *View, origin string, now time.Time) {
+	c.mu.RLock()
+	n := earlyRemovals(prev, cur, c.record, now)
+	c.mu.RUnlock()
+	if n > 0 {
+		c.metrics.earlyRemovals.WithLabelValues(origin).Add(float64(n))
+	}
+}
+
+func isTimeResult(r Result) bool {
+	return r == ResultOK || r == ResultSlow || r == ResultThisUpdateFuture || r == ResultStale || r == ResultExpired
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
