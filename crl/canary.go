@@ -73,9 +73,7 @@ func NewCanary(cfg config.CRL, o Options) *Canary {
 	if c.now == nil {
 		c.now = time.Now
 	}
-	// Redirects are not followed: a CRL URL that redirects is worth seeing
-	// as its status.
-	c.client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	c.client = newClient()
 	for _, o := range cfg.Origins {
 		for _, s := range cfg.Shards {
 			c.targets[markKey{s.Name, o.Name}] = &targetState{shard: s.Name, origin: o.Name, cdn: o.CDN}
@@ -164,6 +162,12 @@ func (c *Canary) readRecord(ctx context.Context) {
 		record[SerialKey(r.Serial)] = r
 	}
 	c.record, c.srcUp, c.srcErr = record, true, ""
+}
+
+// newClient does not follow redirects: a CRL URL that redirects is worth
+// seeing as its status. Deadlines come from each request's context.
+func newClient() *http.Client {
+	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // RequestURL is where a shard is fetched at an origin: the shard URL's path

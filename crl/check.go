@@ -48,8 +48,10 @@ type View struct {
 	Number     *big.Int // nil when the CRL carries none
 	ThisUpdate time.Time
 	NextUpdate time.Time
-	Hash       [sha256.Size]byte
-	Size       int
+	// Hash is of the signed content (tbsCertList), not the body: two
+	// signatures of the same content differ with ECDSA.
+	Hash [sha256.Size]byte
+	Size int
 	// Entries maps a serial's big-endian bytes to its entry.
 	Entries map[string]Entry
 }
@@ -74,7 +76,7 @@ func Check(body []byte, exp Expect, now time.Time) (*View, Result, error) {
 			rl.Issuer.String(), exp.Issuer.Subject.String())
 	}
 	v := &View{Number: rl.Number, ThisUpdate: rl.ThisUpdate, NextUpdate: rl.NextUpdate,
-		Hash: sha256.Sum256(body), Size: len(body), Entries: make(map[string]Entry, len(rl.RevokedCertificateEntries))}
+		Hash: sha256.Sum256(rl.RawTBSRevocationList), Size: len(body), Entries: make(map[string]Entry, len(rl.RevokedCertificateEntries))}
 	indirect := false
 	for _, e := range rl.RevokedCertificateEntries {
 		v.Entries[SerialKey(e.SerialNumber)] = Entry{RevokedAt: e.RevocationTime, Reason: e.ReasonCode}

@@ -74,8 +74,10 @@ func (m *Metrics) CollectCounters(ch chan<- prometheus.Metric) {
 	m.earlyRemovals.Collect(ch)
 }
 
-// Collect sends the gauges of the latest snapshot; it never waits on I/O.
+// Collect sends the gauges of the latest snapshot and the counters; it never
+// waits on I/O.
 func (c *Canary) Collect(ch chan<- prometheus.Metric) {
+	c.metrics.CollectCounters(ch)
 	c.mu.RLock()
 	snap := c.snap
 	c.mu.RUnlock()

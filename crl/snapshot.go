@@ -31,6 +31,7 @@ type originSummary struct {
 
 // Unlisted is a revocation an origin does not list as the CA recorded it.
 type Unlisted struct {
+	Origin    string
 	Serial    *big.Int
 	RevokedAt time.Time
 	State     State
@@ -69,7 +70,7 @@ func (c *Canary) summarize(now time.Time) snapshot {
 	for _, s := range c.cfg.Shards {
 		var freshest *View
 		for _, o := range c.cfg.Origins {
-			if v := views[markKey{s.Name, o.Name}]; !o.CDN && v != nil && (freshest == nil || v.ThisUpdate.After(freshest.ThisUpdate)) {
+			if v := views[markKey{s.Name, o.Name}]; !o.CDN && v != nil && fresher(v, freshest) {
 				freshest = v
 			}
 		}
@@ -89,6 +90,20 @@ func (c *Canary) summarize(now time.Time) snapshot {
 		}
 	}
 	return snap
+}
+
+// fresher orders views by thisUpdate, then CRLNumber, then entries: of two
+// origins rendering at the same time, the one whose database lags lists less.
+func fresher(a, b *View) bool {
+	switch {
+	case b == nil:
+		return true
+	case !a.ThisUpdate.Equal(b.ThisUpdate):
+		return a.ThisUpdate.After(b.ThisUpdate)
+	case !sameNumber(a.Number, b.Number):
+		return a.Number != nil && (b.Number == nil || a.Number.Cmp(b.Number) > 0)
+	}
+	return len(a.Entries) > len(b.Entries)
 }
 
 func sameNumber(a, b *big.Int) bool {
@@ -112,7 +127,7 @@ func (c *Canary) revocationStates(sum *originSummary, views []*View, now time.Ti
 		st := stateOf(r, e, found, deadline, now)
 		sum.states[st]++
 		if st != StateListed {
-			sum.unlisted = append(sum.unlisted, Unlisted{Serial: r.Serial, RevokedAt: r.RevokedAt, State: st})
+			sum.unlisted = append(sum.unlisted, Unlisted{Origin: sum.origin, Serial: r.Serial, RevokedAt: r.RevokedAt, State: st})
 		}
 	}
 	// Worst first (mismatched, overdue, pending), then oldest first.
