@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/certstatus/certstatus_exporter/config"
+	"github.com/certstatus/certstatus_exporter/exporter"
+	"github.com/certstatus/certstatus_exporter/internal/pgconn"
+	"github.com/certstatus/certstatus_exporter/internal/target"
 )
 
 // Canary checks every shard at every origin each interval and keeps the
@@ -26,9 +29,7 @@ type Canary struct {
 	mu      sync.RWMutex
 	targets map[markKey]*targetState
 	record  map[string]Revocation // the last record read, by SerialKey
-	srcUp   bool
-	srcErr  string
-	srcAt   time.Time
+	src     target.Health
 	snap    snapshot
 }
 
@@ -57,7 +58,8 @@ type Options struct {
 // NewCanary returns a canary for cfg; nothing runs until Start.
 func NewCanary(cfg config.CRL, o Options) *Canary {
 	c := &Canary{cfg: cfg, marks: o.Marks, source: o.Source, metrics: o.Metrics, logger: o.Logger, now: o.Now,
-		targets: map[markKey]*targetState{}, record: map[string]Revocation{}}
+		targets: map[markKey]*targetState{}, record: map[string]Revocation{},
+		src: target.NewHealth(target.Classifier{Reasons: pgconn.FailureReasons(), ReasonOf: pgconn.Reason})}
 	if c.marks == nil {
 		c.marks = NewMemoryMarks()
 	}
@@ -85,27 +87,25 @@ func NewCanary(cfg config.CRL, o Options) *Canary {
 
 // Start runs a pass at once and then every interval until ctx ends.
 func (c *Canary) Start(ctx context.Context, wg *sync.WaitGroup) {
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(c.cfg.Interval.D())
-		defer t.Stop()
-		for {
-			c.Pass(ctx)
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
+	// A pass fetches shards one after another per origin, each bounded by
+	// the origin's timeout; the pass as a whole is bounded by that sum.
+	target.Every(ctx, wg, c.cfg.Interval.D(), c.passTimeout(), c.logger, c.Pass)
 }
 
 // Close releases the revocation source's connection; loops must be stopped.
-func (c *Canary) Close() {
+// Nothing of a canary is reused by the next one but the domain's marks.
+func (c *Canary) Close(exporter.Component) {
 	if c.source != nil {
 		c.source.Close()
 	}
+}
+
+func (c *Canary) passTimeout() time.Duration {
+	longest := c.cfg.Timeout.D()
+	for _, o := range c.cfg.Origins {
+		longest = max(longest, o.Timeout.D())
+	}
+	return longest*time.Duration(len(c.cfg.Shards)) + time.Second
 }
 
 // Pass checks everything once: the revocation record and every shard at
@@ -141,27 +141,27 @@ func (c *Canary) Pass(ctx context.Context) {
 }
 
 func (c *Canary) readRecord(ctx context.Context) {
+	start := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout.D())
 	defer cancel()
 	revs, err := c.source.Revocations(rctx)
-	if ctx.Err() != nil {
+	if target.Cancelled(ctx) {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.srcAt = c.now()
+	c.src.Record(start, err)
 	if err != nil {
 		// The last record stays: revocations do not vanish because the
 		// database is unreachable.
-		c.srcUp, c.srcErr = false, config.Scrub(err.Error())
-		c.logger.Warn("CRL revocation source failed", "err", c.srcErr)
+		c.logger.Warn("CRL revocation source failed", "err", c.src.LastError)
 		return
 	}
 	record := make(map[string]Revocation, len(revs))
 	for _, r := range revs {
 		record[SerialKey(r.Serial)] = r
 	}
-	c.record, c.srcUp, c.srcErr = record, true, ""
+	c.record = record
 }
 
 // newClient does not follow redirects: a CRL URL that redirects is worth

@@ -4,28 +4,26 @@ import (
 	"math/big"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/certstatus/certstatus_exporter/internal/target"
 )
 
-const namespace = "certstatus"
-
-func desc(name, help string, labels ...string) *prometheus.Desc {
-	return prometheus.NewDesc(prometheus.BuildFQName(namespace, "", name), help, labels, nil)
-}
+const namespace = target.Namespace
 
 // Gauges computed from the canary's snapshot.
 var (
-	upDesc         = desc("crl_up", "Whether the last fetch of this shard at this origin passed every check.", "shard", "origin")
-	thisUpdateDesc = desc("crl_this_update_timestamp_seconds", "thisUpdate of the last usable CRL of this shard at this origin.", "shard", "origin")
-	nextUpdateDesc = desc("crl_next_update_timestamp_seconds", "nextUpdate of the last usable CRL of this shard at this origin.", "shard", "origin")
-	numberDesc     = desc("crl_number", "CRLNumber of the last usable CRL of this shard at this origin; absent when it carries none.", "shard", "origin")
-	entriesDesc    = desc("crl_entries", "Revoked certificates listed on the last usable CRL of this shard at this origin.", "shard", "origin")
-	sizeDesc       = desc("crl_size_bytes", "Size of the last usable CRL of this shard at this origin.", "shard", "origin")
-	durationDesc   = desc("crl_fetch_duration_seconds", "Duration of the last fetch of this shard at this origin.", "shard", "origin")
-	revsDesc       = desc("crl_revocations", "Revocations in the CA's record by their state at this origin: pending, listed, overdue or mismatched.", "origin", "state")
-	dupDesc        = desc("crl_duplicate_serials", "Serials listed on more than one shard at this origin.", "origin")
-	cdnLagDesc     = desc("crl_cdn_lag_seconds", "How far the CDN's thisUpdate of this shard is behind the freshest origin's.", "shard", "origin")
-	cdnDiffDesc    = desc("crl_cdn_disagreement", "Whether the CDN's copy of this shard differs from the freshest origin's in this field: number, this_update or hash.", "shard", "origin", "field")
-	sourceUpDesc   = desc("crl_revocation_source_up", "Whether the last read of the CA's revocation record succeeded.")
+	upDesc         = target.Desc("crl_up", "Whether the last fetch of this shard at this origin passed every check.", "shard", "origin")
+	thisUpdateDesc = target.Desc("crl_this_update_timestamp_seconds", "thisUpdate of the last usable CRL of this shard at this origin.", "shard", "origin")
+	nextUpdateDesc = target.Desc("crl_next_update_timestamp_seconds", "nextUpdate of the last usable CRL of this shard at this origin.", "shard", "origin")
+	numberDesc     = target.Desc("crl_number", "CRLNumber of the last usable CRL of this shard at this origin; absent when it carries none.", "shard", "origin")
+	entriesDesc    = target.Desc("crl_entries", "Revoked certificates listed on the last usable CRL of this shard at this origin.", "shard", "origin")
+	sizeDesc       = target.Desc("crl_size_bytes", "Size of the last usable CRL of this shard at this origin.", "shard", "origin")
+	durationDesc   = target.Desc("crl_fetch_duration_seconds", "Duration of the last fetch of this shard at this origin.", "shard", "origin")
+	revsDesc       = target.Desc("crl_revocations", "Revocations in the CA's record by their state at this origin: pending, listed, overdue or mismatched.", "origin", "state")
+	dupDesc        = target.Desc("crl_duplicate_serials", "Serials listed on more than one shard at this origin.", "origin")
+	cdnLagDesc     = target.Desc("crl_cdn_lag_seconds", "How far the CDN's thisUpdate of this shard is behind the freshest origin's.", "shard", "origin")
+	cdnDiffDesc    = target.Desc("crl_cdn_disagreement", "Whether the CDN's copy of this shard differs from the freshest origin's in this field: number, this_update or hash.", "shard", "origin", "field")
+	sourceUpDesc   = target.Desc("crl_revocation_source_up", "Whether the last read of the CA's revocation record succeeded.")
 )
 
 // Metrics are the canary's counters. They live as long as the process,
@@ -66,6 +64,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	}
 	m.checks.Describe(ch)
 	m.earlyRemovals.Describe(ch)
+	target.DescribeHealth(ch)
 }
 
 // CollectCounters sends the long-lived counters.
@@ -120,8 +119,9 @@ func (c *Canary) Collect(ch chan<- prometheus.Metric) {
 		gauge(cdnDiffDesc, boolFloat(d.thisUpdate), d.shard, d.cdn, "this_update")
 		gauge(cdnDiffDesc, boolFloat(d.hash), d.shard, d.cdn, "hash")
 	}
-	if snap.hasSrc {
-		gauge(sourceUpDesc, boolFloat(snap.srcUp))
+	if snap.hasSrc && snap.src.Probed {
+		gauge(sourceUpDesc, boolFloat(snap.src.Up))
+		snap.src.Collect(ch, probeSource, "revocations")
 	}
 }
 

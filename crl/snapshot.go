@@ -4,6 +4,8 @@ import (
 	"math/big"
 	"sort"
 	"time"
+
+	"github.com/certstatus/certstatus_exporter/internal/target"
 )
 
 // maxListed bounds the unlisted revocations kept per origin for the status
@@ -15,7 +17,7 @@ type snapshot struct {
 	targets []targetState // copies, in config order
 	origins []originSummary
 	cdn     []cdnComparison
-	srcUp   bool
+	src     target.Health
 	hasSrc  bool
 }
 
@@ -47,7 +49,7 @@ type cdnComparison struct {
 
 // summarize computes the snapshot; c.mu is held.
 func (c *Canary) summarize(now time.Time) snapshot {
-	snap := snapshot{srcUp: c.srcUp, hasSrc: c.source != nil}
+	snap := snapshot{src: c.src, hasSrc: c.source != nil}
 	byOrigin := map[string][]*View{}
 	views := map[markKey]*View{}
 	for _, o := range c.cfg.Origins {

@@ -2,14 +2,13 @@ package crl
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/certstatus/certstatus_exporter/config"
+	"github.com/certstatus/certstatus_exporter/internal/pgconn"
 )
 
 // RevocationSource is the CA's record of revocations.
@@ -22,10 +21,8 @@ type RevocationSource interface {
 // SQLRevocations runs the configured query: serial, revoked_at, reason and
 // an optional fourth column, the certificate's expiry.
 type SQLRevocations struct {
-	db      config.Database
-	query   string
-	timeout time.Duration
-	conn    *pgx.Conn
+	db    *pgconn.Conn
+	query string
 }
 
 // maxRevocations bounds what one query may return, so memory stays bounded
@@ -34,63 +31,35 @@ const maxRevocations = 1_000_000
 
 // NewSQLRevocations returns a source whose calls are bounded by timeout.
 func NewSQLRevocations(r config.Revocations, timeout time.Duration) *SQLRevocations {
-	return &SQLRevocations{db: r.Database, query: r.Query, timeout: timeout}
+	return &SQLRevocations{db: pgconn.New(r.Database, timeout), query: r.Query}
 }
 
-func (s *SQLRevocations) connect(ctx context.Context) (*pgx.Conn, error) {
-	if s.conn != nil && !s.conn.IsClosed() {
-		return s.conn, nil
-	}
-	cfg, err := pgx.ParseConfig(s.db.DSN)
-	if err != nil {
-		return nil, errors.New("cannot parse DSN")
-	}
-	if s.db.PasswordFile != "" {
-		// Read at every connect, so a rotated password is picked up.
-		if cfg.Password, err = config.ReadPasswordFile(s.db.PasswordFile); err != nil {
-			return nil, err
-		}
-	}
-	cfg.ConnectTimeout = s.timeout
-	cfg.RuntimeParams["application_name"] = "certstatus_exporter"
-	cfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(s.timeout.Milliseconds(), 10)
-	cfg.RuntimeParams["default_transaction_read_only"] = "on"
-	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("connect: %s", config.Scrub(err.Error()))
-	}
-	s.conn = conn
-	return conn, nil
-}
-
-// Revocations runs the query.
+// Revocations runs the query; errors are pgconn.ProbeErrors with a reason.
 func (s *SQLRevocations) Revocations(ctx context.Context) ([]Revocation, error) {
-	conn, err := s.connect(ctx)
+	conn, err := s.db.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.query1(ctx, conn)
+	out, err := s.read(ctx, conn)
 	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("revocations query: %s", config.Scrub(err.Error()))
+		return nil, s.db.Fail(err)
 	}
 	return out, nil
 }
 
-func (s *SQLRevocations) query1(ctx context.Context, conn *pgx.Conn) ([]Revocation, error) {
+func (s *SQLRevocations) read(ctx context.Context, conn *pgx.Conn) ([]Revocation, error) {
 	rows, err := conn.Query(ctx, s.query)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	if n := len(rows.FieldDescriptions()); n < 3 {
-		return nil, fmt.Errorf("query returns %d columns; want serial, revoked_at, reason", n)
+		return nil, &pgconn.ProbeError{Reason: pgconn.ReasonQuery, Err: fmt.Errorf("query returns %d columns; want serial, revoked_at, reason", n)}
 	}
 	var out []Revocation
 	for row := 1; rows.Next(); row++ {
 		if row > maxRevocations {
-			return nil, fmt.Errorf("query returns more than %d rows", maxRevocations)
+			return nil, &pgconn.ProbeError{Reason: pgconn.ReasonQuery, Err: fmt.Errorf("query returns more than %d rows", maxRevocations)}
 		}
 		vals, err := rows.Values()
 		if err != nil {
@@ -98,7 +67,7 @@ func (s *SQLRevocations) query1(ctx context.Context, conn *pgx.Conn) ([]Revocati
 		}
 		r, err := revocationFromRow(vals)
 		if err != nil {
-			return nil, fmt.Errorf("row %d: %w", row, err)
+			return nil, &pgconn.ProbeError{Reason: pgconn.ReasonQuery, Err: fmt.Errorf("row %d: %w", row, err)}
 		}
 		out = append(out, r)
 	}
@@ -126,12 +95,4 @@ func revocationFromRow(vals []any) (Revocation, error) {
 }
 
 // Close drops the connection.
-func (s *SQLRevocations) Close() {
-	if s.conn == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	_ = s.conn.Close(ctx)
-	s.conn = nil
-}
+func (s *SQLRevocations) Close() { s.db.Close() }

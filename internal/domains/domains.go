@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/certstatus/certstatus_exporter/canary"
+	"github.com/certstatus/certstatus_exporter/crl"
 	"github.com/certstatus/certstatus_exporter/exporter"
 	"github.com/certstatus/certstatus_exporter/replication"
 )
@@ -16,5 +17,6 @@ func All(logger *slog.Logger) []exporter.Domain {
 	return []exporter.Domain{
 		replication.NewDomain(logger.With("domain", "replication")),
 		canary.NewDomain(logger.With("domain", "ocsp")),
+		crl.NewDomain(logger.With("domain", "crl")),
 	}
 }

@@ -1,0 +1,67 @@
+package crl
+
+import (
+	"log/slog"
+	"reflect"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/certstatus/certstatus_exporter/config"
+	"github.com/certstatus/certstatus_exporter/exporter"
+)
+
+// Domain is the CRL canary domain of the exporter. Its counters and the
+// CRLNumber/thisUpdate marks live as long as the process, so neither goes
+// back on a reload.
+type Domain struct {
+	logger  *slog.Logger
+	metrics *Metrics
+	marks   Marks
+}
+
+// NewDomain returns the CRL domain with in-memory marks.
+func NewDomain(logger *slog.Logger) *Domain {
+	return &Domain{logger: logger, metrics: NewMetrics(), marks: NewMemoryMarks()}
+}
+
+// Name implements exporter.Domain.
+func (d *Domain) Name() string { return "crl" }
+
+// Describe implements exporter.Domain.
+func (d *Domain) Describe(ch chan<- *prometheus.Desc) { d.metrics.Describe(ch) }
+
+// Build implements exporter.Domain: an unchanged crl section keeps the
+// running canary and what it has seen; a changed one starts a new canary
+// that keeps the marks.
+func (d *Domain) Build(cfg *config.Config, prev exporter.Component) (exporter.Component, error) {
+	old, _ := prev.(*Canary)
+	if old != nil && reflect.DeepEqual(old.cfg, cfg.CRL) {
+		return old, nil
+	}
+	if old != nil {
+		d.forgetRemoved(old.cfg, cfg.CRL)
+	}
+	if !cfg.CRL.Configured() {
+		return nil, nil
+	}
+	return NewCanary(cfg.CRL, Options{Marks: d.marks, Metrics: d.metrics, Logger: d.logger}), nil
+}
+
+// forgetRemoved drops the counters of shard/origin pairs no longer
+// configured, so they do not linger.
+func (d *Domain) forgetRemoved(old, next config.CRL) {
+	keep := map[markKey]bool{}
+	for _, o := range next.Origins {
+		for _, s := range next.Shards {
+			keep[markKey{s.Name, o.Name}] = true
+		}
+	}
+	for _, o := range old.Origins {
+		for _, s := range old.Shards {
+			if !keep[markKey{s.Name, o.Name}] {
+				d.metrics.Forget(s.Name, o.Name)
+			}
+		}
+	}
+}
+var _ exporter.Component = (*Canary)(nil)
