@@ -64,4 +64,5 @@ func (d *Domain) forgetRemoved(old, next config.CRL) {
 		}
 	}
 }
+
 var _ exporter.Component = (*Canary)(nil)
