@@ -2,6 +2,8 @@ package crl
 
 import (
 	"context"
+	"crypto/sha256"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -25,6 +27,7 @@ type Canary struct {
 	metrics *Metrics
 	logger  *slog.Logger
 	now     func() time.Time
+	parsing chan struct{} // one parse at a time
 
 	mu      sync.RWMutex
 	targets map[markKey]*targetState
@@ -39,6 +42,7 @@ type targetState struct {
 	cdn           bool
 	validators    validators
 	view          *View // the last CRL whose content can be used; nil before one
+	verdict       bodyVerdict
 	result        Result
 	err           string
 	checkedAt     time.Time
@@ -58,7 +62,7 @@ type Options struct {
 // NewCanary returns a canary for cfg; nothing runs until Start.
 func NewCanary(cfg config.CRL, o Options) *Canary {
 	c := &Canary{cfg: cfg, marks: o.Marks, source: o.Source, metrics: o.Metrics, logger: o.Logger, now: o.Now,
-		targets: map[markKey]*targetState{}, record: map[string]Revocation{},
+		targets: map[markKey]*targetState{}, record: map[string]Revocation{}, parsing: make(chan struct{}, 1),
 		src: target.NewHealth(target.Classifier{Reasons: pgconn.FailureReasons(), ReasonOf: pgconn.Reason})}
 	if c.marks == nil {
 		c.marks = NewMemoryMarks()
@@ -212,23 +216,24 @@ func (c *Canary) checkOne(ctx context.Context, s config.Shard, o config.CRLOrigi
 	}
 	now := c.now()
 	res, err := f.Result, f.Err
-	view := st.view
+	view, verdict := st.view, st.verdict
+	var bodyHash [sha256.Size]byte
+	if res == ResultOK && !f.NotModified {
+		bodyHash = sha256.Sum256(f.Body)
+	}
 	switch {
 	case res != ResultOK:
-	case f.NotModified && !isTimeResult(st.result):
-		// Same body as last time: the same verdict, unless it was about time.
-		res = st.result
-		if st.err != "" {
-			err = errString(st.err)
-		}
-	case f.NotModified && view != nil:
-		res, err = checkTimes(view.ThisUpdate, view.NextUpdate, now)
-	case f.NotModified:
-		res = st.result
+	case f.NotModified || (bodyHash == verdict.bodyHash && verdict.checked):
+		// The body checked last time: the same verdict, re-timed. An
+		// origin without ETag support costs a hash here, not a parse.
+		res, err = verdict.again(view, now)
 	default:
 		exp := Expect{Issuer: s.IssuerCert, URL: s.URL, Partitioned: len(c.cfg.Shards) > 1, Last: c.marks.Mark(s.Name, o.Name)}
 		var v *View
-		v, res, err = Check(f.Body, exp, now)
+		if v, res, err = c.check(ctx, f.Body, exp, now); ctx.Err() != nil {
+			return
+		}
+		verdict = bodyVerdict{checked: true, bodyHash: bodyHash, result: res, err: errText(err)}
 		if v != nil && res.usable() {
 			c.noteRemovals(st.view, v, o.Name, now)
 			view = v
@@ -245,11 +250,8 @@ func (c *Canary) checkOne(ctx context.Context, s config.Shard, o config.CRLOrigi
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := c.targets[key]
-	t.result, t.checkedAt, t.duration, t.view = res, now, f.Duration, view
-	t.err = ""
-	if err != nil {
-		t.err = err.Error()
-	}
+	t.result, t.checkedAt, t.duration, t.view, t.verdict = res, now, f.Duration, view, verdict
+	t.err = errText(err)
 	if f.Result == ResultOK {
 		t.validators = f.Validators
 	}
@@ -267,10 +269,45 @@ func (c *Canary) noteRemovals(prev, cur *View, origin string, now time.Time) {
 	}
 }
 
-func isTimeResult(r Result) bool {
-	return r == ResultOK || r == ResultSlow || r == ResultThisUpdateFuture || r == ResultStale || r == ResultExpired
+// check runs Check one at a time per canary: parsing a large CRL allocates
+// about 20 times its size, so concurrent origins must not multiply that.
+func (c *Canary) check(ctx context.Context, body []byte, exp Expect, now time.Time) (*View, Result, error) {
+	select {
+	case c.parsing <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ResultTimeout, ctx.Err()
+	}
+	defer func() { <-c.parsing }()
+	return Check(body, exp, now)
 }
 
-type errString string
+// bodyVerdict is the outcome of checking the last body fetched, kept so that
+// an unchanged body (304, or the same bytes) is not parsed again.
+type bodyVerdict struct {
+	checked  bool
+	bodyHash [sha256.Size]byte
+	result   Result
+	err      string
+}
 
-func (e errString) Error() string { return string(e) }
+// again is the verdict for the same body now: checks that depend only on
+// the clock are redone, the others stand.
+func (v bodyVerdict) again(view *View, now time.Time) (Result, error) {
+	switch v.result {
+	case ResultOK, ResultThisUpdateFuture, ResultStale, ResultExpired:
+		if view != nil {
+			return checkTimes(view.ThisUpdate, view.NextUpdate, now)
+		}
+	}
+	if v.err == "" {
+		return v.result, nil
+	}
+	return v.result, errors.New(v.err)
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

@@ -290,3 +290,31 @@ func TestRequestURL(t *testing.T) {
 		t.Errorf("host = %s", h)
 	}
 }
+
+// After a failed fetch, a 304 for the body checked before gets that body's
+// verdict, not the failure's.
+func TestCanaryNotModifiedAfterFailure(t *testing.T) {
+	f := newCanaryFixture(t)
+	f.publish(t, 3, testNow.Add(-time.Hour), nil, f.o1, f.o2, f.cdn)
+	f.pass(t)
+	f.o1.mu.Lock()
+	body := f.o1.bodies["/0.crl"]
+	delete(f.o1.bodies, "/0.crl")
+	f.o1.mu.Unlock()
+	f.pass(t)
+	if v := f.value(t, "certstatus_crl_up", "shard", "shard-0", "origin", "origin-1"); v != 0 {
+		t.Fatalf("crl_up during the 404 = %v", v)
+	}
+	f.o1.set("/0.crl", body)
+	f.now = testNow.Add(time.Minute)
+	f.pass(t)
+	if v := f.value(t, "certstatus_crl_up", "shard", "shard-0", "origin", "origin-1"); v != 1 {
+		t.Errorf("crl_up after the 304 = %v", v)
+	}
+	// Past nextUpdate, the unchanged body is expired.
+	f.now = testNow.Add(8 * 24 * time.Hour)
+	f.pass(t)
+	if v := f.value(t, "certstatus_crl_checks_total", "shard", "shard-0", "origin", "origin-1", "result", "expired"); v != 1 {
+		t.Errorf("expired checks = %v", v)
+	}
+}

@@ -133,10 +133,10 @@ func checkTimes(this, next time.Time, now time.Time) (Result, error) {
 	switch {
 	case this.After(now):
 		return ResultThisUpdateFuture, fmt.Errorf("thisUpdate %s is in the future", this.UTC().Format(time.RFC3339))
-	case now.Sub(this) > MaxAge:
-		return ResultStale, fmt.Errorf("thisUpdate %s is older than 7 days", this.UTC().Format(time.RFC3339))
 	case next.IsZero() || !next.After(now):
 		return ResultExpired, fmt.Errorf("nextUpdate %s is not in the future", next.UTC().Format(time.RFC3339))
+	case now.Sub(this) > MaxAge:
+		return ResultStale, fmt.Errorf("thisUpdate %s is older than 7 days", this.UTC().Format(time.RFC3339))
 	case next.Sub(this) > MaxValidity:
 		return ResultValidityTooLong, fmt.Errorf("nextUpdate is %s after thisUpdate; at most 10 days", next.Sub(this))
 	}

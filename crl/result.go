@@ -29,8 +29,8 @@ const (
 	ResultNumberBackwards
 	ResultThisUpdateBackwards
 	ResultThisUpdateFuture
-	ResultStale
 	ResultExpired
+	ResultStale
 	ResultValidityTooLong
 	// ResultSlow is a CRL that passed every check but took longer than the
 	// 10 s BR 4.10.2 allows.
