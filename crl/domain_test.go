@@ -1,0 +1,42 @@
+package crl
+
+import (
+	"log/slog"
+	"math/big"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/certstatus/certstatus_exporter/config"
+)
+
+func TestDomainBuild(t *testing.T) {
+	d := NewDomain(slog.New(slog.DiscardHandler))
+	if c, err := d.Build(&config.Config{}, nil); err != nil || c != nil {
+		t.Fatalf("no crl section: %v, %v", c, err)
+	}
+	f := newCanaryFixture(t)
+	cfg := &config.Config{CRL: f.cfg}
+	c1, err := d.Build(cfg, nil)
+	if err != nil || c1 == nil {
+		t.Fatalf("Build: %v, %v", c1, err)
+	}
+	same := &config.Config{CRL: f.cfg}
+	if c2, _ := d.Build(same, c1); c2 != c1 {
+		t.Error("an unchanged crl section did not keep the canary")
+	}
+	d.marks.SetMark("shard-0", "origin-1", Mark{Number: big.NewInt(9)})
+	changed := &config.Config{CRL: f.cfg}
+	changed.CRL.Origins = f.cfg.Origins[1:]
+	c3, _ := d.Build(changed, c1)
+	if c3 == c1 {
+		t.Fatal("a changed crl section kept the old canary")
+	}
+	if m := c3.(*Canary).marks.Mark("shard-0", "origin-1"); m.Number == nil || m.Number.Int64() != 9 {
+		t.Errorf("marks lost on reload: %+v", m)
+	}
+	// origin-1's counters are gone, origin-2's stay.
+	if n := testutil.CollectAndCount(d.metrics.checks); n != len(Results())*2*2 {
+		t.Errorf("%d check series after removing origin-1, want %d", n, len(Results())*2*2)
+	}
+}
