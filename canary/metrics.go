@@ -30,6 +30,8 @@ type metrics struct {
 	discovered      *prometheus.CounterVec
 	sourceErrors    *prometheus.CounterVec
 	evicted         prometheus.Counter
+	// evictedUnresolved: dropped while some origin was not authoritative.
+	evictedUnresolved prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -50,11 +52,13 @@ func newMetrics() *metrics {
 			Help: "Certificates or reads this source could not use, by reason."}, []string{"source", "reason"}),
 		evicted: prometheus.NewCounter(prometheus.CounterOpts{Namespace: target.Namespace, Name: "ocsp_evicted_certificates_total",
 			Help: "Tracked certificates dropped, oldest first, because max_tracked was reached."}),
+		evictedUnresolved: prometheus.NewCounter(prometheus.CounterOpts{Namespace: target.Namespace, Name: "ocsp_evicted_unresolved_certificates_total",
+			Help: "Certificates dropped for max_tracked while some origin was not yet authoritative for them."}),
 	}
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.responses, m.cacheableErrors, m.duration, m.timeToAuth, m.discovered, m.sourceErrors, m.evicted}
+	return []prometheus.Collector{m.responses, m.cacheableErrors, m.duration, m.timeToAuth, m.discovered, m.sourceErrors, m.evicted, m.evictedUnresolved}
 }
 
 // initLabels creates every series of the configured targets at zero, so
@@ -63,6 +67,11 @@ func (m *metrics) initLabels(origins, sources []string) {
 	for _, o := range origins {
 		for _, r := range ocsp.Results() {
 			m.responses.WithLabelValues(o, r.String())
+			// Every non-authoritative result, so increase() sees the first
+			// cacheable error answer (seed 004's CDN case).
+			if !r.Authoritative() && r != ocsp.ResultTransportError && r != ocsp.ResultTimeout {
+				m.cacheableErrors.WithLabelValues(o, r.String())
+			}
 		}
 		m.duration.WithLabelValues(o)
 		m.timeToAuth.WithLabelValues(o)

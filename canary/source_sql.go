@@ -11,13 +11,16 @@ import (
 	"github.com/certstatus/certstatus_exporter/internal/pgconn"
 )
 
-// Found is a raw certificate from a source, with its issuance time if the
-// source knows it (zero otherwise).
+// Found is a raw certificate from a source, with its publication time and
+// that time's clock if the source knows it (zero otherwise).
 type Found struct {
-	Raw      []byte
-	IssuedAt time.Time
+	Raw         []byte
+	PublishedAt time.Time
+	Provenance  Provenance
 	// ID names it for logs: a file name, or the row number.
 	ID string
+	// Unreadable: the source could not read it (Raw is nil); counted once.
+	Unreadable bool
 }
 
 // SQLSource runs a query whose first column is a certificate (PEM or DER,
@@ -62,7 +65,7 @@ func (s *SQLSource) Fetch(ctx context.Context) ([]Found, error) {
 		}
 		if cols > 1 {
 			if t, ok := vals[1].(time.Time); ok {
-				f.IssuedAt = t
+				f.PublishedAt, f.Provenance = t, ProvenanceSourceTime
 			}
 		}
 		out = append(out, f)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/certstatus/certstatus_exporter/config"
 	"github.com/certstatus/certstatus_exporter/exporter"
+	"github.com/certstatus/certstatus_exporter/store"
 )
 
 // Domain is the CRL canary domain of the exporter. Its counters and the
@@ -19,9 +20,9 @@ type Domain struct {
 	marks   Marks
 }
 
-// NewDomain returns the CRL domain with in-memory marks.
-func NewDomain(logger *slog.Logger) *Domain {
-	return &Domain{logger: logger, metrics: NewMetrics(), marks: NewMemoryMarks()}
+// NewDomain returns the CRL domain; st persists the marks (nil: memory only).
+func NewDomain(logger *slog.Logger, st *store.Store) *Domain {
+	return &Domain{logger: logger, metrics: NewMetrics(), marks: NewStoredMarks(st)}
 }
 
 // Name implements exporter.Domain.

@@ -11,7 +11,7 @@ import (
 )
 
 func TestDomainBuild(t *testing.T) {
-	d := NewDomain(slog.New(slog.DiscardHandler))
+	d := NewDomain(slog.New(slog.DiscardHandler), nil)
 	if c, err := d.Build(&config.Config{}, nil); err != nil || c != nil {
 		t.Fatalf("no crl section: %v, %v", c, err)
 	}

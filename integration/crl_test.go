@@ -87,7 +87,7 @@ func hexSerial(t *testing.T, decimal string) string {
 func TestCRLRevocationsListedAndOverdue(t *testing.T) {
 	lab := labtest.Up(t)
 	env := lab.CRLUp(t)
-	exp := exporter.New(promslog.NewNopLogger(), domains.All(promslog.NewNopLogger())...)
+	exp := exporter.New(promslog.NewNopLogger(), domains.All(promslog.NewNopLogger(), nil)...)
 	exp.ApplyConfig(crlConfig(t, lab, env))
 	t.Cleanup(exp.Stop)
 	reg := exporter.NewRegistry(exp)
@@ -166,7 +166,7 @@ func TestCRLRevocationsListedAndOverdue(t *testing.T) {
 func TestCRLStaleCDN(t *testing.T) {
 	lab := labtest.Up(t)
 	env := lab.CRLUp(t)
-	exp := exporter.New(promslog.NewNopLogger(), domains.All(promslog.NewNopLogger())...)
+	exp := exporter.New(promslog.NewNopLogger(), domains.All(promslog.NewNopLogger(), nil)...)
 	exp.ApplyConfig(crlConfig(t, lab, env))
 	t.Cleanup(exp.Stop)
 	reg := exporter.NewRegistry(exp)
