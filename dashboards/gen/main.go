@@ -125,6 +125,7 @@ func Dashboards() map[string]obj {
 		"certstatus-fleet.json":   fleet(),
 		"certstatus-replica.json": replica(),
 		"certstatus-origin.json":  origin(),
+		"certstatus-crl.json":     crl(),
 	}
 }
 

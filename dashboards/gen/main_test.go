@@ -52,8 +52,8 @@ type dashboardJSON struct {
 
 func loadDashboards(t *testing.T) map[string]dashboardJSON {
 	files, _ := filepath.Glob("../*.json")
-	if len(files) != 3 {
-		t.Fatalf("want 3 dashboards, found %v", files)
+	if len(files) != len(Dashboards()) {
+		t.Fatalf("want %d dashboards, found %v", len(Dashboards()), files)
 	}
 	out := map[string]dashboardJSON{}
 	for _, f := range files {
