@@ -6,6 +6,8 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // parseSerial reads a serial as a revocations query returns it:
@@ -26,10 +28,35 @@ func parseSerial(v any) (*big.Int, error) {
 		return big.NewInt(s), nil
 	case int32:
 		return big.NewInt(int64(s)), nil
-	case fmt.Stringer: // numeric
-		return parseSerialText(s.String())
+	case pgtype.Numeric:
+		return numericSerial(s)
 	}
 	return nil, fmt.Errorf("serial column is %T; want text, bytea or a number", v)
+}
+
+// numericSerial reads a numeric column: Int × 10^Exp, a whole number.
+func numericSerial(n pgtype.Numeric) (*big.Int, error) {
+	if !n.Valid || n.NaN || n.InfinityModifier != pgtype.Finite || n.Int == nil {
+		return nil, errors.New("serial is not a finite number")
+	}
+	v := new(big.Int).Set(n.Int)
+	scale := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(abs(n.Exp))), nil)
+	if n.Exp >= 0 {
+		v.Mul(v, scale)
+	} else if _, rem := v.QuoRem(v, scale, new(big.Int)); rem.Sign() != 0 {
+		return nil, errors.New("serial is not a whole number")
+	}
+	if v.Sign() < 0 {
+		return nil, errors.New("serial is negative")
+	}
+	return v, nil
+}
+
+func abs(x int32) int32 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 func parseSerialText(s string) (*big.Int, error) {

@@ -4,17 +4,22 @@ import (
 	"math/big"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 func TestParseSerial(t *testing.T) {
 	want, _ := new(big.Int).SetString("2748", 10) // 0xabc
-	for _, in := range []any{"2748", " 2748 ", "abc", "0xABC", "0a:bc", []byte{0x0a, 0xbc}, int64(2748), int32(2748)} {
+	numeric := pgtype.Numeric{Int: big.NewInt(27480), Exp: -1, Valid: true}
+	for _, in := range []any{"2748", " 2748 ", "abc", "0xABC", "0a:bc", []byte{0x0a, 0xbc}, int64(2748), int32(2748), numeric,
+		pgtype.Numeric{Int: big.NewInt(2748), Valid: true}} {
 		got, err := parseSerial(in)
 		if err != nil || got.Cmp(want) != 0 {
 			t.Errorf("parseSerial(%#v) = %v, %v", in, got, err)
 		}
 	}
-	for _, in := range []any{"", "xyz", "-5", []byte{}, 1.5, nil} {
+	for _, in := range []any{"", "xyz", "-5", []byte{}, 1.5, nil, pgtype.Numeric{Int: big.NewInt(27481), Exp: -1, Valid: true},
+		pgtype.Numeric{Valid: true, NaN: true}} {
 		if got, err := parseSerial(in); err == nil {
 			t.Errorf("parseSerial(%#v) = %v, want an error", in, got)
 		}

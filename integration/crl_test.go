@@ -238,3 +238,52 @@ func getPage(t *testing.T, h http.Handler, path string) string {
 	b, _ := io.ReadAll(rec.Result().Body)
 	return string(b)
 }
+
+// The revocations source reads every documented serial form, reason form and
+// timestamp type from a real PostgreSQL, as the monitor role.
+func TestCRLRevocationSourceForms(t *testing.T) {
+	lab := labtest.Up(t)
+	e := lab.Env
+	read := func(query string) ([]crl.Revocation, error) {
+		src := crl.NewSQLRevocations(config.Revocations{
+			Database: config.Database{DSN: e["LAB_PRIMARY_DSN"], PasswordFile: e["LAB_PASSWORD_FILE"]}, Query: query}, 5*time.Second)
+		defer src.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return src.Revocations(ctx)
+	}
+	revs, err := read(`SELECT * FROM (VALUES
+		('2748'::text, now(), 1::int, now() + interval '1 day'),
+		('0x0abc', now(), NULL, NULL),
+		('0a:bc', now(), 4, NULL)) v
+	UNION ALL SELECT 'abc', now(), 5, NULL`)
+	if err != nil {
+		t.Fatalf("text serials: %v", err)
+	}
+	if len(revs) != 4 {
+		t.Fatalf("%d revocations", len(revs))
+	}
+	for i, r := range revs {
+		if r.Serial.Int64() != 2748 {
+			t.Errorf("row %d: serial %v", i, r.Serial)
+		}
+	}
+	if revs[0].Reason != 1 || revs[1].Reason != 0 || revs[2].Reason != 4 || revs[0].Expiry.IsZero() || !revs[1].Expiry.IsZero() {
+		t.Errorf("reasons/expiry: %+v", revs)
+	}
+	revs, err = read(`SELECT '\x0abc'::bytea, now()::timestamp, 'keyCompromise'
+		UNION ALL SELECT '\x0abc'::bytea, now()::timestamp, 'superseded'`)
+	if err != nil || len(revs) != 2 || revs[0].Serial.Int64() != 2748 || revs[0].Reason != 1 || revs[1].Reason != 4 {
+		t.Fatalf("bytea serials: %+v, %v", revs, err)
+	}
+	revs, err = read(`SELECT 2748::numeric, now(), 9::smallint UNION ALL SELECT 2748::bigint, now(), 9`)
+	if err != nil || len(revs) != 2 || revs[0].Serial.Int64() != 2748 || revs[1].Serial.Int64() != 2748 || revs[0].Reason != 9 {
+		t.Fatalf("numeric serials: %+v, %v", revs, err)
+	}
+	if _, err := read(`SELECT 'abc', now()`); err == nil || !strings.Contains(err.Error(), "want serial, revoked_at, reason") {
+		t.Errorf("two columns: %v", err)
+	}
+	if _, err := read(`SELECT 'xyz', now(), 1`); err == nil || !strings.Contains(err.Error(), "neither decimal nor hex") {
+		t.Errorf("bad serial: %v", err)
+	}
+}
