@@ -28,6 +28,8 @@ type Canary struct {
 	logger  *slog.Logger
 	now     func() time.Time
 	parsing chan struct{} // one parse at a time
+	ocspCfg []config.Origin
+	ocsp    *ocspCross // nil without OCSP origins or a revocation source
 
 	mu      sync.RWMutex
 	targets map[markKey]*targetState
@@ -57,6 +59,9 @@ type Options struct {
 	Metrics *Metrics         // long-lived counters; nil: fresh ones
 	Logger  *slog.Logger
 	Now     func() time.Time // nil: time.Now
+	// OCSPOrigins, with a revocation source, are asked whether each
+	// revocation is answered "revoked" there (the ocsp section's origins).
+	OCSPOrigins []config.Origin
 }
 
 // NewCanary returns a canary for cfg; nothing runs until Start.
@@ -72,6 +77,10 @@ func NewCanary(cfg config.CRL, o Options) *Canary {
 	}
 	if c.metrics == nil {
 		c.metrics = NewMetrics()
+	}
+	if c.source != nil {
+		c.ocspCfg = o.OCSPOrigins
+		c.ocsp = newOCSPCross(o.OCSPOrigins, cfg.Shards)
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
@@ -109,7 +118,25 @@ func (c *Canary) passTimeout() time.Duration {
 	for _, o := range c.cfg.Origins {
 		longest = max(longest, o.Timeout.D())
 	}
-	return longest*time.Duration(len(c.cfg.Shards)) + time.Second
+	pass := longest * time.Duration(len(c.cfg.Shards))
+	if c.ocsp != nil {
+		for _, o := range c.ocsp.origins {
+			rounds := maxOCSPPerPass/max(1, o.cfg.Concurrency) + 1
+			pass = max(pass, c.cfg.Timeout.D()+time.Duration(rounds)*o.cfg.Timeout.D())
+		}
+	}
+	return pass + time.Second
+}
+
+// recordList is the revocation record as a slice.
+func (c *Canary) recordList() []Revocation {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]Revocation, 0, len(c.record))
+	for _, r := range c.record {
+		out = append(out, r)
+	}
+	return out
 }
 
 // Pass checks everything once: the revocation record and every shard at
@@ -121,6 +148,9 @@ func (c *Canary) Pass(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			c.readRecord(ctx)
+			if c.ocsp != nil && ctx.Err() == nil {
+				c.ocsp.check(ctx, c.recordList(), c.now)
+			}
 		}()
 	}
 	for _, o := range c.cfg.Origins {

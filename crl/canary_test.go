@@ -103,9 +103,14 @@ func newCanaryFixture(t *testing.T) *canaryFixture {
 			{Name: "cdn", URL: f.cdn.url, Host: "crl.example.com", CDN: true, Timeout: timeout},
 		}}
 	f.canary = NewCanary(f.cfg, Options{Source: f.record, Now: func() time.Time { return f.now }})
-	f.reg = prometheus.NewPedanticRegistry()
-	f.reg.MustRegister(canaryCollector{f.canary})
+	f.reg = newRegistry(f.canary)
 	return f
+}
+
+func newRegistry(c *Canary) *prometheus.Registry {
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(canaryCollector{c})
+	return reg
 }
 
 // publish renders both shards with number n at thisUpdate, listing revs

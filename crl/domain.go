@@ -36,7 +36,7 @@ func (d *Domain) Describe(ch chan<- *prometheus.Desc) { d.metrics.Describe(ch) }
 // that keeps the marks.
 func (d *Domain) Build(cfg *config.Config, prev exporter.Component) (exporter.Component, error) {
 	old, _ := prev.(*Canary)
-	if old != nil && reflect.DeepEqual(old.cfg, cfg.CRL) {
+	if old != nil && reflect.DeepEqual(old.cfg, cfg.CRL) && reflect.DeepEqual(old.ocspCfg, ocspOrigins(cfg)) {
 		return old, nil
 	}
 	if old != nil {
@@ -45,7 +45,16 @@ func (d *Domain) Build(cfg *config.Config, prev exporter.Component) (exporter.Co
 	if !cfg.CRL.Configured() {
 		return nil, nil
 	}
-	return NewCanary(cfg.CRL, Options{Marks: d.marks, Metrics: d.metrics, Logger: d.logger}), nil
+	return NewCanary(cfg.CRL, Options{Marks: d.marks, Metrics: d.metrics, Logger: d.logger, OCSPOrigins: ocspOrigins(cfg)}), nil
+}
+
+// ocspOrigins are the OCSP origins the revocations are cross-checked at:
+// the ocsp section's, when the crl section has a revocation source.
+func ocspOrigins(cfg *config.Config) []config.Origin {
+	if cfg.CRL.Revocations == nil {
+		return nil
+	}
+	return cfg.OCSP.Origins
 }
 
 // forgetRemoved drops the counters of shard/origin pairs no longer

@@ -19,6 +19,7 @@ type snapshot struct {
 	cdn     []cdnComparison
 	src     target.Health
 	hasSrc  bool
+	ocsp    []ocspSummary
 }
 
 // originSummary is where the CA's revocations stand at one origin.
@@ -68,6 +69,9 @@ func (c *Canary) summarize(now time.Time) snapshot {
 			c.revocationStates(&sum, byOrigin[o.Name], now)
 		}
 		snap.origins = append(snap.origins, sum)
+	}
+	if c.ocsp != nil {
+		snap.ocsp = c.ocsp.summarize(c.record, c.cfg.RevocationDeadline.D(), now)
 	}
 	for _, s := range c.cfg.Shards {
 		var freshest *View
