@@ -29,9 +29,26 @@ import (
 const crlDeadline = 20 * time.Second
 
 func crlConfig(t *testing.T, lab *labtest.Lab, env map[string]string) *config.Config {
+	return crlConfigWith(t, lab, env, "")
+}
+
+// crlOCSP adds the lab's OCSP origins, at which revocations are cross-checked.
+func crlOCSP(lab *labtest.Lab) string {
+	e := lab.Env
+	return fmt.Sprintf(`ocsp:
+  interval: 1s
+  issuers: [%s]
+  sources: [{name: spool, type: dir, path: %s}]
+  origins:
+    - {name: ocsp-1, url: %q, method: post}
+    - {name: ocsp-2, url: %q, method: post}
+`, e["LAB_ISSUER"], e["LAB_SPOOL"], e["LAB_ORIGIN1_URL"], e["LAB_ORIGIN2_URL"])
+}
+
+func crlConfigWith(t *testing.T, lab *labtest.Lab, env map[string]string, extra string) *config.Config {
 	t.Helper()
 	e := lab.Env
-	yml := fmt.Sprintf(`crl:
+	yml := extra + fmt.Sprintf(`crl:
   interval: 1s
   timeout: 1s
   revocation_deadline: %s
@@ -88,7 +105,7 @@ func TestCRLRevocationsListedAndOverdue(t *testing.T) {
 	lab := labtest.Up(t)
 	env := lab.CRLUp(t)
 	exp := exporter.New(promslog.NewNopLogger(), domains.All(promslog.NewNopLogger(), nil)...)
-	exp.ApplyConfig(crlConfig(t, lab, env))
+	exp.ApplyConfig(crlConfigWith(t, lab, env, crlOCSP(lab)))
 	t.Cleanup(exp.Stop)
 	reg := exporter.NewRegistry(exp)
 	handler, err := exp.Handler(reg, func() error { return nil }, promslog.NewNopLogger())
@@ -107,10 +124,15 @@ func TestCRLRevocationsListedAndOverdue(t *testing.T) {
 		return nil
 	})
 	listed := crlRevocations(t, reg, "origin-1", "listed")
+	ocspState := func(origin, state string) float64 {
+		v, _ := value(t, reg, "certstatus_crl_ocsp_revocations", "origin", origin, "state", state)
+		return v
+	}
 
 	// A revocation is listed at every origin, and through the CDN, within
 	// the deadline.
 	first := lab.Revoke(t, lab.Issue(t), 1)
+	lab.CRL(t, "ocsp-refresh")
 	listed++
 	eventually(t, crlDeadline, "the revocation listed at every origin", func() error {
 		for _, o := range []string{"origin-1", "origin-2", "cdn"} {
@@ -120,7 +142,15 @@ func TestCRLRevocationsListedAndOverdue(t *testing.T) {
 		}
 		return nil
 	})
-	t.Logf("serial %s listed at origin-1, origin-2 and the CDN", hexSerial(t, first))
+	eventually(t, crlDeadline, "the revocation answered revoked at both OCSP origins", func() error {
+		for _, o := range []string{"ocsp-1", "ocsp-2"} {
+			if r, p := ocspState(o, "revoked"), ocspState(o, "pending"); r != listed || p != 0 {
+				return fmt.Errorf("%s: %v revoked, %v pending", o, r, p)
+			}
+		}
+		return nil
+	})
+	t.Logf("serial %s listed at origin-1, origin-2 and the CDN, and revoked at both OCSP origins", hexSerial(t, first))
 
 	// Replica-1 stops replaying: origin-1 renders CRLs from a stale view.
 	lab.SQL(t, "replica-1", "SELECT pg_wal_replay_pause()")
@@ -131,6 +161,7 @@ func TestCRLRevocationsListedAndOverdue(t *testing.T) {
 		}
 	}()
 	second := lab.Revoke(t, lab.Issue(t), 4)
+	lab.CRL(t, "ocsp-refresh")
 	revokedAt := time.Now()
 	listed++
 	eventually(t, crlDeadline, "origin-2 lists the second revocation", func() error {
@@ -148,6 +179,12 @@ func TestCRLRevocationsListedAndOverdue(t *testing.T) {
 	if err := wantCRLStates(reg, t, "origin-2", map[string]float64{"listed": listed, "overdue": 0}); err != nil {
 		t.Errorf("origin-2 while replica-1 is paused: %v", err)
 	}
+	eventually(t, 10*time.Second, "OCSP: overdue at ocsp-1, revoked at ocsp-2", func() error {
+		if o1, o2 := ocspState("ocsp-1", "overdue"), ocspState("ocsp-2", "revoked"); o1 != 1 || o2 != listed {
+			return fmt.Errorf("ocsp-1 overdue %v, ocsp-2 revoked %v", o1, o2)
+		}
+		return nil
+	})
 	page := getPage(t, handler, "/status")
 	if want := "overdue " + hexSerial(t, second); !strings.Contains(page, want) {
 		t.Errorf("status page does not name %q:\n%s", want, page)
@@ -156,6 +193,9 @@ func TestCRLRevocationsListedAndOverdue(t *testing.T) {
 	lab.SQL(t, "replica-1", "SELECT pg_wal_replay_resume()")
 	resumed = true
 	eventually(t, crlDeadline, "origin-1 lists it after replay resumes", func() error {
+		if r := ocspState("ocsp-1", "revoked"); r != listed {
+			return fmt.Errorf("ocsp-1 revoked %v", r)
+		}
 		return wantCRLStates(reg, t, "origin-1", map[string]float64{"listed": listed, "overdue": 0, "pending": 0})
 	})
 	metrictest.PromtoolCheckMetrics(t, metrictest.Text(t, reg))

@@ -12,6 +12,8 @@
 #   lab/crl.sh cdn-stale on|off   the CDN keeps what it cached for an hour / back to a 2 s TTL (cache wiped)
 #   lab/crl.sh stop|start NAME    stop or start one part: render-N, serve-N (N = 1, 2) or cdn
 #   lab/crl.sh cfssl-crl          re-render cfssl.crl at both origins
+#   lab/crl.sh ocsp-refresh       re-sign every OCSP row from certdb (cfssl ocsprefresh), so that
+#                                 revocations reach the OCSP origins too
 #
 # Settings (environment): LAB_DIR as for lab.sh; LAB_PG_PORT (primary; replica-N
 # is +N); LAB_CRL_PORT (origin-1's CRL server, origin-2 +1; default 59190);
@@ -209,5 +211,8 @@ case "${1:-}" in
       *) die "unknown part $2" ;;
     esac ;;
   cfssl-crl) cfssl_crl 1; cfssl_crl 2 ;;
-  *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  ocsp-refresh)
+    "$TOOLS/cfssl" ocsprefresh -loglevel 3 -db-config "$LAB_DIR/ca/db-primary.json" -ca "$LAB_DIR/ca/ca.pem" \
+      -responder "$LAB_DIR/ca/responder.pem" -responder-key "$LAB_DIR/ca/responder-key.pem" -interval 96h ;;
+  *) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
