@@ -19,6 +19,8 @@ func crl() obj {
 		steps("green", 1, "red"), target{`increase(certstatus_crl_early_removals_total{` + sel + `}[24h])`, "{{origin}}"}), 6, 5)
 	l.add(timeseries("Revocations by state", "Per origin; a paused or lagging replica shows as pending, then overdue, at its origin only.", "short",
 		target{`certstatus_crl_revocations{` + sel + `}`, "{{origin}} {{state}}"}), 12, 8)
+	l.add(timeseries("Revocations at OCSP", "What the OCSP origins answer for the same revocations: revoked, pending or overdue.", "short",
+		target{`certstatus_crl_ocsp_revocations`, "{{origin}} {{state}}"}), 12, 8)
 	l.add(timeseries("Replay lag of the replicas behind the origins", "A replica that does not replay renders CRLs without the newest revocations.", "s",
 		target{`certstatus_replica_replay_lag_seconds{replica=~"$replica"}`, "{{replica}}"}), 12, 8)
 	l.row("Are the CRLs valid and fresh? (BR 7.2, 4.9.7)")
