@@ -83,14 +83,16 @@ func newCanary(cfg *config.Config, m *metrics, st *store.Store, logger *slog.Log
 		c.issuers = append(c.issuers, is)
 	}
 	for _, s := range o.Sources {
-		st := &sourceTarget{name: s.Name, seen: NewSeenSet(o.MaxTracked), health: newHealth()}
+		src := &sourceTarget{name: s.Name, seen: NewSeenSet(o.MaxTracked), health: newHealth()}
 		if s.Type == config.SourceSQL {
-			st.fetch = NewSQLSource(s, o.Timeout.D())
+			src.fetch = NewSQLSource(s, o.Timeout.D(), st, time.Now().Add(-o.TrackFor.D()))
 		} else {
-			st.fetch = NewDirSource(s.Path)
+			src.fetch = NewDirSource(s.Path)
 		}
-		c.sources = append(c.sources, st)
+		c.sources = append(c.sources, src)
 	}
+	// A CA has a handful of responder certificates; 64 is plenty.
+	responders := ocsp.NewResponderCache(64)
 	for i, og := range o.Origins {
 		transport := &http.Transport{
 			DialContext:           (&net.Dialer{Timeout: og.Timeout.D()}).DialContext,
@@ -102,7 +104,7 @@ func newCanary(cfg *config.Config, m *metrics, st *store.Store, logger *slog.Log
 		}
 		c.origins = append(c.origins, &originTarget{
 			idx: i, name: og.Name, cdn: og.CDN, conc: og.Concurrency, timeout: og.Timeout.D(),
-			client: &ocsp.Client{URL: og.URL, Host: og.Host, Method: og.Method,
+			client: &ocsp.Client{URL: og.URL, Host: og.Host, Method: og.Method, Responders: responders,
 				HTTP: &http.Client{Transport: transport, Timeout: og.Timeout.D(),
 					// An OCSP answer is the origin's own; a redirect is an error.
 					CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}},
@@ -294,6 +296,9 @@ func (c *canary) Collect(ch chan<- prometheus.Metric) {
 		col.Collect(ch)
 	}
 	ch <- target.Gauge(ocspTracked, float64(c.tracker.Len()))
+	if c.persist != nil {
+		ch <- target.Gauge(ocspUnpersisted, float64(c.tracker.Unpersisted()))
+	}
 	for _, s := range c.sources {
 		s.mu.RLock()
 		if s.health.Probed {

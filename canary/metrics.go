@@ -16,6 +16,7 @@ var (
 	ocspEarliestNext = target.Desc("ocsp_earliest_next_update_timestamp_seconds", "Earliest nextUpdate among this origin's latest authoritative answers.", "origin")
 	ocspLatestNext   = target.Desc("ocsp_latest_next_update_timestamp_seconds", "Latest nextUpdate among this origin's latest authoritative answers.", "origin")
 	ocspCDNDisagree  = target.Desc("ocsp_cdn_disagreements", "Certificates the CDN answers worse than an origin does (kind status) or with an older thisUpdate (kind this_update).", "origin", "kind")
+	ocspUnpersisted  = target.Desc("ocsp_unpersisted_changes", "Tracked-certificate changes not yet written to the store.")
 	ocspTracked      = target.Desc("ocsp_tracked_certificates", "Certificates the canary tracks.")
 	sourceUp         = target.Desc("certificate_source_up", "Whether the last read of this certificate source succeeded.", "source")
 )
@@ -107,7 +108,7 @@ func certStates() []string { return []string{"pending", "authoritative", "overdu
 
 func describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{ocspCertificates, ocspOriginUp, ocspOldestThis, ocspNewestThis,
-		ocspEarliestNext, ocspLatestNext, ocspCDNDisagree, ocspTracked, sourceUp} {
+		ocspEarliestNext, ocspLatestNext, ocspCDNDisagree, ocspTracked, ocspUnpersisted, sourceUp} {
 		ch <- d
 	}
 	target.DescribeHealth(ch)

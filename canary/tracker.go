@@ -310,3 +310,10 @@ func compareCDN(st *OriginStats, c *tracked, s originState, compareWith []int) {
 		}
 	}
 }
+
+// Unpersisted counts changes not yet written to the store.
+func (t *Tracker) Unpersisted() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.dirty) + len(t.gone)
+}
