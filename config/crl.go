@@ -42,10 +42,16 @@ type Shard struct {
 	IssuerCert *x509.Certificate `yaml:"-"`
 }
 
-// ShardList is a JSON array of CRL URLs, as disclosed in CCADB.
+// ShardList is a JSON array of CRL URLs, as disclosed in CCADB: a file read
+// at load, or a URL the canary fetches at every pass.
 type ShardList struct {
 	File   string `yaml:"file"`
+	URL    string `yaml:"url"`
 	Issuer string `yaml:"issuer"`
+
+	// IssuerCert is read from Issuer during validation (URL lists only;
+	// a file list's shards carry their own).
+	IssuerCert *x509.Certificate `yaml:"-"`
 }
 
 // CRLOrigin is one place the CRLs are fetched from: an origin node (reached
@@ -124,7 +130,7 @@ func (v *validator) crl(c *CRL) {
 	if c.ShardList != nil {
 		c.Shards = append(c.Shards, v.shardList(c.ShardList)...)
 	}
-	if len(c.Shards) == 0 {
+	if len(c.Shards) == 0 && (c.ShardList == nil || c.ShardList.URL == "") {
 		v.add("crl.shards", "at least one shard (or a shard_list) is needed")
 	}
 	names, urls := map[string]string{}, map[string]string{}
@@ -179,14 +185,26 @@ func (v *validator) shard(key string, s *Shard, names, urls map[string]string, i
 	issuers[s.Issuer] = s.IssuerCert
 }
 
-// shardList reads the JSON array of CRL URLs into shards.
+// shardList reads a file list into shards now; a URL list is fetched by the
+// canary at every pass, so only its URL and issuer are checked here.
 func (v *validator) shardList(l *ShardList) []Shard {
-	if l.File == "" {
-		v.add("crl.shard_list.file", "file is required (a JSON array of CRL URLs)")
+	switch {
+	case (l.File == "") == (l.URL == ""):
+		v.add("crl.shard_list", "exactly one of file and url is required (a JSON array of CRL URLs)")
 		return nil
-	}
-	if l.Issuer == "" {
+	case l.Issuer == "":
 		v.add("crl.shard_list.issuer", "issuer is required (the PEM file of the CA signing these CRLs)")
+		return nil
+	case l.URL != "":
+		v.httpURL("crl.shard_list.url", l.URL)
+		switch certs, err := readIssuers(l.Issuer); {
+		case err != nil:
+			v.add("crl.shard_list.issuer", "%v", err)
+		case len(certs) != 1:
+			v.add("crl.shard_list.issuer", "%s holds %d certificates; a shard has exactly one issuer", l.Issuer, len(certs))
+		default:
+			l.IssuerCert = certs[0]
+		}
 		return nil
 	}
 	raw, err := os.ReadFile(l.File)
@@ -194,20 +212,29 @@ func (v *validator) shardList(l *ShardList) []Shard {
 		v.add("crl.shard_list.file", "cannot read shard list: %v", err)
 		return nil
 	}
+	shards, err := ParseShardList(raw, l.Issuer)
+	if err != nil {
+		v.add("crl.shard_list.file", "%s: %v", l.File, err)
+	}
+	return shards
+}
+
+// ParseShardList reads a CCADB "JSON Array of Partitioned CRLs": each URL
+// becomes a shard named after its last path segment without ".crl".
+func ParseShardList(raw []byte, issuer string) ([]Shard, error) {
 	var list []string
 	if err := json.Unmarshal(raw, &list); err != nil {
-		v.add("crl.shard_list.file", "%s is not a JSON array of URLs: %v", l.File, err)
-		return nil
+		return nil, fmt.Errorf("not a JSON array of URLs: %w", err)
 	}
 	shards := make([]Shard, 0, len(list))
 	for _, u := range list {
-		name := strings.TrimSuffix(path.Base(u), ".crl")
-		if p, err := url.Parse(u); err == nil {
-			name = strings.TrimSuffix(path.Base(p.Path), ".crl")
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return nil, fmt.Errorf("%q is not an http(s) URL", u)
 		}
-		shards = append(shards, Shard{Name: name, URL: u, Issuer: l.Issuer})
+		shards = append(shards, Shard{Name: strings.TrimSuffix(path.Base(p.Path), ".crl"), URL: u, Issuer: issuer})
 	}
-	return shards
+	return shards, nil
 }
 
 func (v *validator) crlOrigin(key string, o *CRLOrigin, interval Duration, names map[string]string) {

@@ -61,6 +61,8 @@ func TestLoadCRLBad(t *testing.T) {
 		{"bad_deadline", `bad_deadline.yml:2: crl.revocation_deadline: invalid duration "1 day"`},
 		{"bad_revocations", `bad_revocations.yml:6: crl.revocations.query: query is required (serial, revoked_at, reason)`},
 		{"bad_shard_list", `bad_shard_list.yml:2: crl.shard_list.file: `},
+		{"bad_list_both", `bad_list_both.yml:2: crl.shard_list: exactly one of file and url is required`},
+		{"bad_list_entry", `bad_list_entry.yml:2: crl.shard_list.file: testdata/crl/bad_entry.json: "ldap://crl.example.com/1.crl" is not an http(s) URL`},
 		{"bad_origin_path", `bad_origin_path.yml:5: crl.origins[0].url: url "http://127.0.0.1:8080/crl" must end in /`},
 	}
 	for _, tc := range cases {
@@ -75,5 +77,18 @@ func TestLoadCRLBad(t *testing.T) {
 				t.Errorf("error leaks a password: %s", msg)
 			}
 		})
+	}
+}
+
+// A URL shard list is fetched by the canary; the config checks its URL and
+// reads its issuer.
+func TestLoadCRLShardListURL(t *testing.T) {
+	cfg, err := Load("testdata/crl/good_url.yml")
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	l := cfg.CRL.ShardList
+	if len(cfg.CRL.Shards) != 0 || l.URL != "http://ccadb.example.com/crls.json" || l.IssuerCert == nil {
+		t.Errorf("shard_list = %+v, shards %v", l, cfg.CRL.Shards)
 	}
 }

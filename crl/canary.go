@@ -35,7 +35,11 @@ type Canary struct {
 	targets map[markKey]*targetState
 	record  map[string]Revocation // the last record read, by SerialKey
 	src     target.Health
-	snap    snapshot
+	// listShards are those of the shard list fetched by URL; list is its
+	// fetch health.
+	listShards []config.Shard
+	list       target.Health
+	snap       snapshot
 }
 
 // targetState is one shard at one origin.
@@ -68,7 +72,7 @@ type Options struct {
 func NewCanary(cfg config.CRL, o Options) *Canary {
 	c := &Canary{cfg: cfg, marks: o.Marks, source: o.Source, metrics: o.Metrics, logger: o.Logger, now: o.Now,
 		targets: map[markKey]*targetState{}, record: map[string]Revocation{}, parsing: make(chan struct{}, 1),
-		src: target.NewHealth(target.Classifier{Reasons: pgconn.FailureReasons(), ReasonOf: pgconn.Reason})}
+		src: target.NewHealth(target.Classifier{Reasons: pgconn.FailureReasons(), ReasonOf: pgconn.Reason}), list: listHealth()}
 	if c.marks == nil {
 		c.marks = NewMemoryMarks()
 	}
@@ -80,7 +84,11 @@ func NewCanary(cfg config.CRL, o Options) *Canary {
 	}
 	if c.source != nil {
 		c.ocspCfg = o.OCSPOrigins
-		c.ocsp = newOCSPCross(o.OCSPOrigins, cfg.Shards)
+		issuers := cfg.Shards
+		if l := cfg.ShardList; l != nil && l.IssuerCert != nil {
+			issuers = append(append([]config.Shard(nil), issuers...), config.Shard{IssuerCert: l.IssuerCert})
+		}
+		c.ocsp = newOCSPCross(o.OCSPOrigins, issuers)
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
@@ -89,14 +97,13 @@ func NewCanary(cfg config.CRL, o Options) *Canary {
 		c.now = time.Now
 	}
 	c.client = newClient()
-	for _, o := range cfg.Origins {
-		for _, s := range cfg.Shards {
-			c.targets[markKey{s.Name, o.Name}] = &targetState{shard: s.Name, origin: o.Name, cdn: o.CDN}
-			c.metrics.initLabels(s.Name, o.Name)
-		}
+	for _, s := range cfg.Shards {
+		c.addTargets(s)
 	}
 	return c
 }
+
+func (c *Canary) listByURL() bool { return c.cfg.ShardList != nil && c.cfg.ShardList.URL != "" }
 
 // Start runs a pass at once and then every interval until ctx ends.
 func (c *Canary) Start(ctx context.Context, wg *sync.WaitGroup) {
@@ -118,7 +125,11 @@ func (c *Canary) passTimeout() time.Duration {
 	for _, o := range c.cfg.Origins {
 		longest = max(longest, o.Timeout.D())
 	}
-	pass := longest * time.Duration(len(c.cfg.Shards))
+	shards := len(c.cfg.Shards)
+	if c.listByURL() {
+		shards += maxListShards + 1
+	}
+	pass := longest * time.Duration(shards)
 	if c.ocsp != nil {
 		for _, o := range c.ocsp.origins {
 			rounds := maxOCSPPerPass/max(1, o.cfg.Concurrency) + 1
@@ -142,6 +153,12 @@ func (c *Canary) recordList() []Revocation {
 // Pass checks everything once: the revocation record and every shard at
 // every origin, concurrently per origin, then recomputes the snapshot.
 func (c *Canary) Pass(ctx context.Context) {
+	if c.listByURL() {
+		c.refreshList(ctx)
+	}
+	c.mu.RLock()
+	shards := c.shards()
+	c.mu.RUnlock()
 	var wg sync.WaitGroup
 	if c.source != nil {
 		wg.Add(1)
@@ -157,11 +174,11 @@ func (c *Canary) Pass(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for _, s := range c.cfg.Shards {
+			for _, s := range shards {
 				if ctx.Err() != nil {
 					return
 				}
-				c.checkOne(ctx, s, o)
+				c.checkOne(ctx, s, o, len(shards) > 1)
 			}
 		}()
 	}
@@ -232,11 +249,18 @@ func requestHost(origin config.CRLOrigin, shard config.Shard) string {
 	return ""
 }
 
-func (c *Canary) checkOne(ctx context.Context, s config.Shard, o config.CRLOrigin) {
+func (c *Canary) checkOne(ctx context.Context, s config.Shard, o config.CRLOrigin, partitioned bool) {
 	key := markKey{s.Name, o.Name}
 	c.mu.RLock()
-	st := *c.targets[key]
+	t, ok := c.targets[key]
+	var st targetState
+	if ok {
+		st = *t
+	}
 	c.mu.RUnlock()
+	if !ok {
+		return // dropped from the shard list meanwhile
+	}
 
 	fctx, cancel := context.WithTimeout(ctx, o.Timeout.D())
 	f := fetch(fctx, c.client, RequestURL(o, s), requestHost(o, s), st.validators, c.cfg.MaxSize)
@@ -258,7 +282,7 @@ func (c *Canary) checkOne(ctx context.Context, s config.Shard, o config.CRLOrigi
 		// origin without ETag support costs a hash here, not a parse.
 		res, err = verdict.again(view, now)
 	default:
-		exp := Expect{Issuer: s.IssuerCert, URL: s.URL, Partitioned: len(c.cfg.Shards) > 1, Last: c.marks.Mark(s.Name, o.Name)}
+		exp := Expect{Issuer: s.IssuerCert, URL: s.URL, Partitioned: partitioned, Last: c.marks.Mark(s.Name, o.Name)}
 		var v *View
 		if v, res, err = c.check(ctx, f.Body, exp, now); ctx.Err() != nil {
 			return
@@ -279,7 +303,9 @@ func (c *Canary) checkOne(ctx context.Context, s config.Shard, o config.CRLOrigi
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := c.targets[key]
+	if t = c.targets[key]; t == nil {
+		return
+	}
 	t.result, t.checkedAt, t.duration, t.view, t.verdict = res, now, f.Duration, view, verdict
 	t.err = errText(err)
 	if f.Result == ResultOK {

@@ -21,9 +21,10 @@ import (
 
 // crlServer serves CRL bodies by path, with an ETag, like a static origin.
 type crlServer struct {
-	mu     sync.Mutex
-	bodies map[string][]byte
-	url    string
+	mu      sync.Mutex
+	bodies  map[string][]byte
+	url     string
+	anyHost bool // answer whatever the Host header
 }
 
 func newCRLServer(t *testing.T) *crlServer {
@@ -43,8 +44,9 @@ func (s *crlServer) set(path string, body []byte) {
 func (s *crlServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	body, ok := s.bodies[r.URL.Path]
+	anyHost := s.anyHost
 	s.mu.Unlock()
-	if !ok || r.Host != "crl.example.com" {
+	if !ok || (r.Host != "crl.example.com" && !anyHost) {
 		http.NotFound(w, r)
 		return
 	}

@@ -24,6 +24,7 @@ var (
 	cdnLagDesc     = target.Desc("crl_cdn_lag_seconds", "How far the CDN's thisUpdate of this shard is behind the freshest origin's.", "shard", "origin")
 	cdnDiffDesc    = target.Desc("crl_cdn_disagreement", "Whether the CDN's copy of this shard differs from the freshest origin's in this field: number, this_update or hash.", "shard", "origin", "field")
 	ocspRevsDesc   = target.Desc("crl_ocsp_revocations", "Revocations in the CA's record by what this OCSP origin answers: revoked, pending (not yet, within the deadline) or overdue.", "origin", "state")
+	shardsDesc     = target.Desc("crl_shards", "CRL shards checked: those configured and those of the shard list.")
 	sourceUpDesc   = target.Desc("crl_revocation_source_up", "Whether the last read of the CA's revocation record succeeded.")
 )
 
@@ -60,7 +61,7 @@ func (m *Metrics) Forget(shard, origin string) {
 // Describe sends every descriptor the canary may emit.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{upDesc, thisUpdateDesc, nextUpdateDesc, numberDesc, entriesDesc, sizeDesc,
-		durationDesc, revsDesc, dupDesc, cdnLagDesc, cdnDiffDesc, sourceUpDesc, ocspRevsDesc} {
+		durationDesc, revsDesc, dupDesc, cdnLagDesc, cdnDiffDesc, sourceUpDesc, ocspRevsDesc, shardsDesc} {
 		ch <- d
 	}
 	m.checks.Describe(ch)
@@ -119,6 +120,12 @@ func (c *Canary) Collect(ch chan<- prometheus.Metric) {
 		gauge(cdnDiffDesc, boolFloat(d.number), d.shard, d.cdn, "number")
 		gauge(cdnDiffDesc, boolFloat(d.thisUpdate), d.shard, d.cdn, "this_update")
 		gauge(cdnDiffDesc, boolFloat(d.hash), d.shard, d.cdn, "hash")
+	}
+	if snap.shards > 0 {
+		gauge(shardsDesc, float64(snap.shards))
+	}
+	if snap.listByURL && snap.list.Probed {
+		snap.list.Collect(ch, probeShardList, "shard_list")
 	}
 	for _, o := range snap.ocsp {
 		for st, n := range o.states {

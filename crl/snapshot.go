@@ -14,12 +14,15 @@ const maxListed = 100
 
 // snapshot is what a scrape and the status page read.
 type snapshot struct {
-	targets []targetState // copies, in config order
-	origins []originSummary
-	cdn     []cdnComparison
-	src     target.Health
-	hasSrc  bool
-	ocsp    []ocspSummary
+	targets   []targetState // copies, in config order
+	origins   []originSummary
+	cdn       []cdnComparison
+	src       target.Health
+	hasSrc    bool
+	ocsp      []ocspSummary
+	shards    int
+	listByURL bool
+	list      target.Health
 }
 
 // originSummary is where the CA's revocations stand at one origin.
@@ -53,8 +56,10 @@ func (c *Canary) summarize(now time.Time) snapshot {
 	snap := snapshot{src: c.src, hasSrc: c.source != nil}
 	byOrigin := map[string][]*View{}
 	views := map[markKey]*View{}
+	shards := c.shards()
+	snap.shards, snap.listByURL, snap.list = len(shards), c.listByURL(), c.list
 	for _, o := range c.cfg.Origins {
-		for _, s := range c.cfg.Shards {
+		for _, s := range shards {
 			t := c.targets[markKey{s.Name, o.Name}]
 			snap.targets = append(snap.targets, *t)
 			if t.view != nil {
@@ -73,7 +78,7 @@ func (c *Canary) summarize(now time.Time) snapshot {
 	if c.ocsp != nil {
 		snap.ocsp = c.ocsp.summarize(c.record, c.cfg.RevocationDeadline.D(), now)
 	}
-	for _, s := range c.cfg.Shards {
+	for _, s := range shards {
 		var freshest *View
 		for _, o := range c.cfg.Origins {
 			if v := views[markKey{s.Name, o.Name}]; !o.CDN && v != nil && fresher(v, freshest) {

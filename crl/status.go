@@ -12,6 +12,7 @@ import (
 const (
 	probeCRL        = "crl"
 	probeSource     = "crl_source"
+	probeShardList  = "crl_shard_list"
 	probeRevocation = "crl_revocations"
 	// statusSerials is how many unlisted serials an origin's row names.
 	statusSerials = 10
@@ -27,6 +28,11 @@ func (c *Canary) Status() []target.Row {
 	var rows []target.Row
 	if snap.hasSrc {
 		rows = append(rows, snap.src.Row(probeSource, "revocations"))
+	}
+	if snap.listByURL {
+		row := snap.list.Row(probeShardList, "shard_list")
+		row.Summary = fmt.Sprintf("%d shards", snap.shards)
+		rows = append(rows, row)
 	}
 	for _, t := range snap.targets {
 		row := target.Row{Probe: probeCRL, Target: t.shard + "@" + t.origin, Probed: !t.checkedAt.IsZero(),
