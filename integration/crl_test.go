@@ -327,3 +327,29 @@ func TestCRLRevocationSourceForms(t *testing.T) {
 		t.Errorf("bad serial: %v", err)
 	}
 }
+
+// The shards can come from a CCADB-style JSON list fetched by URL.
+func TestCRLShardListURL(t *testing.T) {
+	lab := labtest.Up(t)
+	env := lab.CRLUp(t)
+	cfg := crlConfig(t, lab, env)
+	cfg.CRL.ShardList = &config.ShardList{URL: env["LAB_CRL_SHARD_LIST_URL"], Issuer: lab.Env["LAB_ISSUER"], IssuerCert: cfg.CRL.Shards[0].IssuerCert}
+	cfg.CRL.Shards, cfg.CRL.Revocations = nil, nil
+	exp := exporter.New(promslog.NewNopLogger(), domains.All(promslog.NewNopLogger(), nil)...)
+	exp.ApplyConfig(cfg)
+	t.Cleanup(exp.Stop)
+	reg := exporter.NewRegistry(exp)
+	eventually(t, 30*time.Second, "both listed shards up at every origin", func() error {
+		if n, ok := value(t, reg, "certstatus_crl_shards"); !ok || n != 2 {
+			return fmt.Errorf("shards = %v", n)
+		}
+		for _, o := range []string{"origin-1", "origin-2", "cdn"} {
+			for _, s := range []string{"0", "1"} {
+				if v, ok := value(t, reg, "certstatus_crl_up", "shard", s, "origin", o); !ok || v != 1 {
+					return fmt.Errorf("crl_up{%s,%s} = %v", s, o, v)
+				}
+			}
+		}
+		return nil
+	})
+}

@@ -4,7 +4,8 @@
 # sharded CRLs (labtool crl, with CRLNumber and IDP) every few seconds, and a
 # real HTTP server for that origin's docroot; nginx with proxy_cache in front
 # of both origins as the CDN. cfssl's own `cfssl crl` output (no CRLNumber)
-# is published too, as cfssl.crl. Everything listens on 127.0.0.1.
+# is published too, as cfssl.crl, and crls.json lists the shards as CCADB
+# does. Everything listens on 127.0.0.1.
 #
 #   lab/crl.sh up                 start renderers, origin servers and the CDN (idempotent)
 #   lab/crl.sh down               stop them
@@ -139,6 +140,15 @@ cfssl_crl() {
   mv "$D/origin-$n/cfssl.crl.tmp" "$D/origin-$n/cfssl.crl"
 }
 
+# write_shard_list: the CCADB-style JSON array of the shards' URLs, at both origins.
+write_shard_list() {
+  local n i list=""
+  for i in $(seq 0 $((LAB_CRL_SHARDS - 1))); do
+    list+="${list:+, }\"http://$CRL_HOST/shards/$i.crl\""
+  done
+  for n in 1 2; do echo "[$list]" >"$D/origin-$n/crls.json"; done
+}
+
 write_env() {
   cat >"$D/crl.env" <<EOF2
 LAB_CRL_HOST=$CRL_HOST
@@ -147,6 +157,7 @@ LAB_CRL_SHARDS=$LAB_CRL_SHARDS
 LAB_CRL_ORIGIN1_URL=http://127.0.0.1:$(serve_port 1)/
 LAB_CRL_ORIGIN2_URL=http://127.0.0.1:$(serve_port 2)/
 LAB_CRL_CDN_URL=http://127.0.0.1:$LAB_CRL_CDN_PORT/
+LAB_CRL_SHARD_LIST_URL=http://127.0.0.1:$(serve_port 1)/crls.json
 EOF2
 }
 
@@ -162,6 +173,7 @@ cmd_up() {
     start_serve "$n"
   done
   start_cdn
+  write_shard_list
   write_env
   for n in 1 2; do # the first render is there before anyone fetches
     local i
