@@ -39,13 +39,26 @@ func (d *Domain) Build(cfg *config.Config, prev exporter.Component) (exporter.Co
 	if old != nil && reflect.DeepEqual(old.cfg, cfg.CRL) && reflect.DeepEqual(old.ocspCfg, ocspOrigins(cfg)) {
 		return old, nil
 	}
+	// A list fetched by URL carries over while its URL stays, so its shards'
+	// counters neither reset nor linger.
+	var inherited []config.Shard
 	if old != nil {
-		d.forgetRemoved(old.cfg, cfg.CRL)
+		old.mu.RLock()
+		oldShards := old.shards()
+		if l, n := old.cfg.ShardList, cfg.CRL.ShardList; l != nil && n != nil && l.URL != "" && l.URL == n.URL {
+			inherited = append(inherited, old.listShards...)
+		}
+		old.mu.RUnlock()
+		d.forgetRemoved(oldShards, old.cfg.Origins, append(append([]config.Shard(nil), cfg.CRL.Shards...), inherited...), cfg.CRL.Origins)
 	}
 	if !cfg.CRL.Configured() {
 		return nil, nil
 	}
-	return NewCanary(cfg.CRL, Options{Marks: d.marks, Metrics: d.metrics, Logger: d.logger, OCSPOrigins: ocspOrigins(cfg)}), nil
+	c := NewCanary(cfg.CRL, Options{Marks: d.marks, Metrics: d.metrics, Logger: d.logger, OCSPOrigins: ocspOrigins(cfg)})
+	if len(inherited) > 0 {
+		c.setListShards(inherited) // not running yet: no lock needed
+	}
+	return c, nil
 }
 
 // ocspOrigins are the OCSP origins the revocations are cross-checked at:
@@ -59,15 +72,15 @@ func ocspOrigins(cfg *config.Config) []config.Origin {
 
 // forgetRemoved drops the counters of shard/origin pairs no longer
 // configured, so they do not linger.
-func (d *Domain) forgetRemoved(old, next config.CRL) {
+func (d *Domain) forgetRemoved(oldShards []config.Shard, oldOrigins []config.CRLOrigin, shards []config.Shard, origins []config.CRLOrigin) {
 	keep := map[markKey]bool{}
-	for _, o := range next.Origins {
-		for _, s := range next.Shards {
+	for _, o := range origins {
+		for _, s := range shards {
 			keep[markKey{s.Name, o.Name}] = true
 		}
 	}
-	for _, o := range old.Origins {
-		for _, s := range old.Shards {
+	for _, o := range oldOrigins {
+		for _, s := range oldShards {
 			if !keep[markKey{s.Name, o.Name}] {
 				d.metrics.Forget(s.Name, o.Name)
 			}
