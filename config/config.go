@@ -15,6 +15,7 @@ type Config struct {
 	Replication Replication `yaml:"replication"`
 	OCSP        OCSP        `yaml:"ocsp"`
 	Web         Web         `yaml:"web"`
+	CRL         CRL         `yaml:"crl"`
 }
 
 // Database is a read-only connection. The password may live in PasswordFile so
@@ -120,6 +121,7 @@ func (c *Config) applyDefaults() {
 	if o.MaxTracked == 0 {
 		o.MaxTracked = DefaultMaxTracked
 	}
+	c.CRL.applyDefaults()
 	for i := range o.Origins {
 		setDefault(&o.Origins[i].Timeout, o.Timeout.D())
 		if o.Origins[i].Method == "" {

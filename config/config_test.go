@@ -55,7 +55,7 @@ func TestLoadBad(t *testing.T) {
 		{"env_missing", `bad/env_missing.yml:3: environment variable CERTSTATUS_TEST_UNSET is not set`},
 		{"password_twice", `bad/password_twice.yml:4: replicas[0].password_file: password_file is set but the dsn holds a password too; keep only one`},
 		{"source_type", `bad/source_type.yml:5: ocsp.sources[0].type: unknown source type "ftp" (want sql or dir)`},
-		{"empty", `bad/empty.yml: nothing to monitor: configure replicas and/or ocsp.origins`},
+		{"empty", `bad/empty.yml: nothing to monitor: configure replicas, ocsp.origins and/or crl`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {

@@ -187,4 +187,5 @@ func (c *Config) resolvePaths(dir string) {
 		abs(&c.OCSP.Sources[i].PasswordFile)
 		abs(&c.OCSP.Sources[i].Path)
 	}
+	c.CRL.resolvePaths(abs)
 }

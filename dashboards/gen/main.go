@@ -60,6 +60,7 @@ func Dashboards() (map[string]dashboard.Dashboard, error) {
 		"certstatus-fleet.json":   fleet(),
 		"certstatus-replica.json": replica(),
 		"certstatus-origin.json":  origin(),
+		"certstatus-crl.json":     crl(),
 	} {
 		d, err := b.Build()
 		if err != nil {

@@ -4,6 +4,7 @@
 //	labtool precert CA.pem CA-KEY.pem OUT.pem    a precertificate (CT poison) from the lab CA
 //	labtool bulk N DSN CA.pem CA-KEY.pem RESP.pem RESP-KEY.pem
 //	                                             N certificates with signed OCSP rows, straight into certdb
+//	labtool crl [serve] ...                      render a node's CRL shards / serve them (see crl.go)
 package main
 
 import (
@@ -26,6 +27,8 @@ func run(args []string) int {
 		if n, err = strconv.Atoi(args[1]); err == nil {
 			err = bulk(n, args[2], args[3], args[4], args[5], args[6])
 		}
+	case len(args) > 0 && args[0] == "crl":
+		err = crlCommand(args[1:])
 	default:
 		fmt.Fprintln(os.Stderr, "usage: labtool serial CERT | precert CA KEY OUT | bulk N DSN CA KEY RESP RESPKEY")
 		return 2
