@@ -7,7 +7,11 @@ VPKG      := github.com/prometheus/common/version
 LDFLAGS   := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $(VPKG).Branch=$(BRANCH) \
              -X $(VPKG).BuildUser=$(shell id -un)@$(shell hostname) -X $(VPKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
-.PHONY: build demo demo-down test e2e unit fuzz bench deps lab-up lab-down lab-destroy
+STATICCHECK_VERSION := v0.8.2
+TOOLS     := $(CURDIR)/.tools/bin
+GOFILES    = $(shell find . -name '*.go' -not -path './.tools/*' -not -path './.git/*')
+
+.PHONY: build demo demo-down test check imports fmt-check vet staticcheck tidy-check race e2e unit fuzz bench deps lab-up lab-down lab-destroy
 
 build:
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o certstatus_exporter .
@@ -19,12 +23,36 @@ demo:
 demo-down:
 	@bash scripts/demo.sh down
 
-## test: unit + integration tests (the integration tests bring the lab up)
-test: deps
-	$(GO) vet ./...
+## test: the gates, then unit + integration tests (the integration tests bring the lab up)
+test: deps check
 	$(GO) test -count=1 -p 1 -timeout 25m -skip TestEndToEndPaging ./...
-	$(GO) test -run '^$$' -fuzz FuzzClassify -fuzztime 20s ./probes/
+	$(GO) test -run '^$$' -fuzz FuzzClassify -fuzztime 20s ./ocsp/
 	@$(MAKE) --no-print-directory e2e
+
+## check: the gates make test runs first: gofmt, go vet, staticcheck, go mod tidy, unit tests under -race
+check: fmt-check vet staticcheck tidy-check imports race
+
+imports:
+	@bash scripts/check-imports.sh
+
+fmt-check:
+	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck: $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
+	$(TOOLS)/staticcheck-$(STATICCHECK_VERSION) ./...
+
+$(TOOLS)/staticcheck-$(STATICCHECK_VERSION):
+	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv $(TOOLS)/staticcheck $@
+
+tidy-check:
+	$(GO) mod tidy -diff
+
+race:
+	$(GO) test -race -short -count=1 ./...
 
 ## e2e: lab + exporter + Prometheus + Alertmanager + webhook receiver; prints fault-to-page times
 e2e: deps
@@ -36,7 +64,7 @@ unit:
 
 ## fuzz: the OCSP parse-and-classify path, longer than make test does
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzClassify -fuzztime 5m ./probes/
+	$(GO) test -run '^$$' -fuzz FuzzClassify -fuzztime 5m ./ocsp/
 
 ## bench: the benchmarks of bench/README.md
 bench:

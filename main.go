@@ -24,6 +24,7 @@ import (
 
 	"github.com/certstatus/certstatus_exporter/config"
 	"github.com/certstatus/certstatus_exporter/exporter"
+	"github.com/certstatus/certstatus_exporter/internal/domains"
 )
 
 const name = "certstatus_exporter"
@@ -65,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	exp := exporter.New(logger.With("component", "exporter"))
+	exp := exporter.New(logger.With("component", "exporter"), domains.All(logger)...)
 	exp.ApplyConfig(cfg)
 	defer exp.Stop()
 

@@ -15,15 +15,16 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/certstatus/certstatus_exporter/canary"
 	"github.com/certstatus/certstatus_exporter/lab/labtest"
-	"github.com/certstatus/certstatus_exporter/probes"
+	"github.com/certstatus/certstatus_exporter/ocsp"
 )
 
 const benchCerts = 10000
 
 // bulkCerts makes sure the lab has benchCerts bulk certificates with OCSP
 // rows and returns them as the canary would track them.
-func bulkCerts(b *testing.B, lab *labtest.Lab) ([]probes.IssuedCert, *probes.Issuer) {
+func bulkCerts(b *testing.B, lab *labtest.Lab) ([]canary.IssuedCert, *ocsp.Issuer) {
 	have, _ := strconv.Atoi(lab.SQL(b, "primary", "SELECT count(*) FROM certificates WHERE ca_label = 'bulk'"))
 	if have < benchCerts {
 		lab.Run(b, "bulk", strconv.Itoa(benchCerts-have))
@@ -32,7 +33,7 @@ func bulkCerts(b *testing.B, lab *labtest.Lab) ([]probes.IssuedCert, *probes.Iss
 	if err != nil {
 		b.Fatal(err)
 	}
-	issuer, err := probes.NewIssuer(mustParseCert(b, ca))
+	issuer, err := ocsp.NewIssuer(mustParseCert(b, ca))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -47,13 +48,13 @@ func bulkCerts(b *testing.B, lab *labtest.Lab) ([]probes.IssuedCert, *probes.Iss
 	if err != nil {
 		b.Fatal(err)
 	}
-	var certs []probes.IssuedCert
+	var certs []canary.IssuedCert
 	for rows.Next() {
 		var raw []byte
 		if err := rows.Scan(&raw); err != nil {
 			b.Fatal(err)
 		}
-		c, err := probes.ParseIssued(raw, []*probes.Issuer{issuer}, time.Now())
+		c, err := canary.ParseIssued(raw, []*ocsp.Issuer{issuer}, time.Now())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -71,15 +72,15 @@ func bulkCerts(b *testing.B, lab *labtest.Lab) ([]probes.IssuedCert, *probes.Iss
 func BenchmarkOCSPChecks(b *testing.B) {
 	lab := labtest.Up(b)
 	certs, issuer := bulkCerts(b, lab)
-	tr := probes.NewTracker(1, benchCerts)
+	tr := canary.NewTracker(1, benchCerts)
 	for _, c := range certs {
 		tr.Add(c)
 	}
 	// The replica must have the rows before the origin can answer good.
 	labtestWaitReplicated(b, lab)
 	// POST: GET requests whose base64 holds "//" get 400 from cfssl (see
-	// probes.GetURL); that is a finding, not a throughput number.
-	client := &probes.OCSPClient{URL: lab.Env["LAB_ORIGIN1_URL"], Method: http.MethodPost,
+	// ocsp.GetURL); that is a finding, not a throughput number.
+	client := &ocsp.Client{URL: lab.Env["LAB_ORIGIN1_URL"], Method: http.MethodPost,
 		HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}, Timeout: 5 * time.Second}}
 	due := tr.Due(0, time.Now(), time.Hour)
 	originPID := readPID(b, filepath.Join(lab.Dir(), "run", "origin-1.pid"))
@@ -108,10 +109,10 @@ func BenchmarkOCSPChecks(b *testing.B) {
 				res := client.Check(context.Background(), issuer, d.Serial, time.Now)
 				tr.Record(0, d, res, time.Now())
 				mu.Lock()
-				if res.Result == probes.ResultGood {
+				if res.Result == ocsp.ResultGood {
 					good++
 				} else {
-					others[res.Result+": "+res.Detail]++
+					others[res.Result.String()+": "+res.Detail]++
 				}
 				mu.Unlock()
 			}
@@ -136,15 +137,15 @@ func BenchmarkTrackedMemory(b *testing.B) {
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		tr := probes.NewTracker(3, n)
-		seen := probes.NewSeenSet(n)
+		tr := canary.NewTracker(3, n)
+		seen := canary.NewSeenSet(n)
 		raw := make([]byte, 1200)
 		now := time.Now()
 		for i := 0; i < n; i++ {
 			copy(raw, strconv.Itoa(i))
 			seen.Add(raw)
 			serial := probesSerial(i)
-			tr.Add(probes.IssuedCert{Serial: serial, IssuedAt: now.Add(time.Duration(i)), Kind: probes.KindCertificate})
+			tr.Add(canary.IssuedCert{Serial: serial, IssuedAt: now.Add(time.Duration(i)), Kind: canary.KindCertificate})
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)

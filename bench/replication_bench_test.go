@@ -10,7 +10,7 @@ import (
 
 	"github.com/certstatus/certstatus_exporter/config"
 	"github.com/certstatus/certstatus_exporter/lab/labtest"
-	"github.com/certstatus/certstatus_exporter/probes"
+	"github.com/certstatus/certstatus_exporter/replication"
 )
 
 func labDB(lab *labtest.Lab, dsnKey string) config.Database {
@@ -21,20 +21,20 @@ func labDB(lab *labtest.Lab, dsnKey string) config.Database {
 // cycle and the server's execution time of its query.
 func BenchmarkReplicaProbe(b *testing.B) {
 	lab := labtest.Up(b)
-	p := probes.NewReplicaProbe(labDB(lab, "LAB_REPLICA1_DSN"), 2*time.Second)
+	p := replication.NewReplicaProbe(labDB(lab, "LAB_REPLICA1_DSN"), 2*time.Second)
 	defer p.Close()
 	cycle(b, p.Probe, p.RoundTrips)
-	b.ReportMetric(serverMillis(b, lab, "replica-1", probes.ReplicaQuery), "server-ms/op")
+	b.ReportMetric(serverMillis(b, lab, "replica-1", replication.ReplicaQuery), "server-ms/op")
 }
 
 // BenchmarkPrimaryProbe: one primary probe cycle (shared by all replicas).
 func BenchmarkPrimaryProbe(b *testing.B) {
 	lab := labtest.Up(b)
-	p := probes.NewPrimaryProbe(labDB(lab, "LAB_PRIMARY_DSN"), 2*time.Second)
+	p := replication.NewPrimaryProbe(labDB(lab, "LAB_PRIMARY_DSN"), 2*time.Second)
 	defer p.Close()
 	cycle(b, p.Probe, p.RoundTrips)
 	var server float64
-	for _, q := range probes.PrimaryQueries {
+	for _, q := range replication.PrimaryQueries() {
 		server += serverMillis(b, lab, "primary", q)
 	}
 	b.ReportMetric(server, "server-ms/op")

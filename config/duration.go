@@ -24,6 +24,3 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	*d = Duration(v)
 	return nil
 }
-
-// MarshalYAML writes the duration back in its short form.
-func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }

@@ -1,3 +1,6 @@
+// Package exporter runs the domains' components: it builds them from the
+// configuration, starts and stops their loops on reload, collects their
+// snapshots for Prometheus, and serves the HTTP endpoints.
 package exporter
 
 import (
@@ -11,93 +14,67 @@ import (
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 
 	"github.com/certstatus/certstatus_exporter/config"
+	"github.com/certstatus/certstatus_exporter/internal/target"
 )
 
-// Exporter owns the running probe loops. A scrape reads only their latest
-// snapshot, so it never waits on a database or an OCSP origin.
+var (
+	configReloadOK   = target.Desc("config_last_reload_successful", "Whether the last configuration load succeeded.")
+	configReloadTime = target.Desc("config_last_reload_success_timestamp_seconds", "Unix time of the last successful configuration load.")
+)
+
+// Exporter owns the running components. A scrape reads only their latest
+// snapshots, so it never waits on a database or an origin.
 type Exporter struct {
-	logger *slog.Logger
+	logger  *slog.Logger
+	domains []Domain
 
-	ocspMetrics *ocspMetrics
-
-	mu       sync.RWMutex
-	cfg      *config.Config
-	repl     *replication
-	canary   *canary // nil without OCSP origins
-	cancel   context.CancelFunc
-	wg       *sync.WaitGroup
-	reloadOK bool
-	reloadAt time.Time
+	mu         sync.RWMutex
+	cfg        *config.Config
+	components []Component // by domain index; nil where a domain has nothing to do
+	cancel     context.CancelFunc
+	wg         *sync.WaitGroup
+	reloadOK   bool
+	reloadAt   time.Time
 }
 
-// New returns an exporter with nothing running; ApplyConfig starts it.
-func New(logger *slog.Logger) *Exporter {
-	return &Exporter{logger: logger, ocspMetrics: newOCSPMetrics()}
+// New returns an exporter for these domains with nothing running;
+// ApplyConfig starts it.
+func New(logger *slog.Logger, domains ...Domain) *Exporter {
+	return &Exporter{logger: logger, domains: domains, components: make([]Component, len(domains))}
 }
 
-// ApplyConfig stops the running loops and starts new ones for cfg. Targets
-// whose settings did not change keep their connection, history and values.
+// ApplyConfig stops the running loops and starts the components for cfg.
+// What did not change keeps its connections, history and values.
 func (e *Exporter) ApplyConfig(cfg *config.Config) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	next := newReplication(cfg, e.repl)
+	next := make([]Component, len(e.domains))
+	for i, d := range e.domains {
+		c, err := d.Build(cfg, e.components[i])
+		if err != nil {
+			e.logger.Error("component not started", "domain", d.Name(), "err", err)
+		}
+		next[i] = c
+	}
 	// Cancelling stops every loop promptly: each call derives its context from
 	// the loops'. Closing old connections may wait on a frozen server, so it
 	// happens off the lock, and off the scrape path.
 	e.stopLoops()
-	if old := e.repl; old != nil {
-		go old.closeUnused(next)
+	for i, old := range e.components {
+		if old != nil && old != next[i] {
+			go old.Close(next[i])
+		}
 	}
-	e.applyCanary(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
-	e.cfg, e.cancel, e.wg = cfg, cancel, &sync.WaitGroup{}
-	e.repl = next
-	e.repl.start(ctx, e.wg, e.logger)
-	if e.canary != nil {
-		e.canary.start(ctx, e.wg, e.logger)
+	e.cfg, e.cancel, e.wg, e.components = cfg, cancel, &sync.WaitGroup{}, next
+	for _, c := range next {
+		if c != nil {
+			c.Start(ctx, e.wg)
+		}
 	}
 	e.reloadOK, e.reloadAt = true, time.Now()
 	e.logger.Info("configuration applied", "replicas", len(cfg.Replicas), "primary", cfg.Primary != nil,
 		"origins", len(cfg.OCSP.Origins), "sources", len(cfg.OCSP.Sources))
-}
-
-// applyCanary keeps the canary (and what it tracks) when the OCSP section
-// did not change, and rebuilds it otherwise. Loops are stopped.
-func (e *Exporter) applyCanary(cfg *config.Config) {
-	if e.canary.sameConfig(cfg) {
-		return
-	}
-	if old := e.canary; old != nil {
-		go old.close()
-		e.ocspMetrics.forget(removedNames(old.cfg, cfg.OCSP))
-	}
-	c, err := newCanary(cfg, e.ocspMetrics)
-	if err != nil {
-		e.logger.Error("OCSP canary not started", "err", err)
-	}
-	e.canary = c
-}
-
-// removedNames lists origins and sources in old but not in next.
-func removedNames(old, next config.OCSP) (origins, sources []string) {
-	keep := map[string]bool{}
-	for _, o := range next.Origins {
-		keep["o\x00"+o.Name] = true
-	}
-	for _, s := range next.Sources {
-		keep["s\x00"+s.Name] = true
-	}
-	for _, o := range old.Origins {
-		if !keep["o\x00"+o.Name] {
-			origins = append(origins, o.Name)
-		}
-	}
-	for _, s := range old.Sources {
-		if !keep["s\x00"+s.Name] {
-			sources = append(sources, s.Name)
-		}
-	}
-	return origins, sources
 }
 
 // ReloadFailed records a refused configuration; the running one stays.
@@ -112,11 +89,11 @@ func (e *Exporter) Stop() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.stopLoops()
-	if e.repl != nil {
-		e.repl.closeUnused(nil)
-	}
-	if e.canary != nil {
-		e.canary.close()
+	for i, c := range e.components {
+		if c != nil {
+			c.Close(nil)
+		}
+		e.components[i] = nil
 	}
 }
 
@@ -129,42 +106,27 @@ func (e *Exporter) stopLoops() {
 	e.cancel = nil
 }
 
-var allDescs = []*prometheus.Desc{
-	replicaUp, replicaStreaming, replicaReplayPaused, replicaLastMsgAge, replicaReceiveLag, replicaReplayLag,
-	replicaReplayLagSecs, replicaHeadroom, replicaLossETA, replicaWALLost,
-	primaryUp, primaryPosition, primaryRetained, primaryKeep, primarySegmentSize, primaryWALRate, primarySenders,
-	slotSafeWALSize, slotActive, slotLost,
-	probeLastSuccess, probeDuration, probeFailures, configReloadOK, configReloadTime,
-	ocspCertificates, ocspOriginUp, ocspOldestThis, ocspNewestThis, ocspEarliestNext, ocspLatestNext, ocspCDNDisagree,
-	ocspTracked, sourceUp,
-}
-
 // Describe implements prometheus.Collector.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range allDescs {
-		ch <- d
-	}
-	for _, c := range e.ocspMetrics.collectors() {
-		c.Describe(ch)
+	ch <- configReloadOK
+	ch <- configReloadTime
+	for _, d := range e.domains {
+		d.Describe(ch)
 	}
 }
 
-// Collect implements prometheus.Collector from the loops' snapshots.
+// Collect implements prometheus.Collector from the components' snapshots.
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	ch <- boolGauge(configReloadOK, e.reloadOK)
+	ch <- target.BoolGauge(configReloadOK, e.reloadOK)
 	if !e.reloadAt.IsZero() {
-		ch <- gauge(configReloadTime, float64(e.reloadAt.UnixNano())/1e9)
+		ch <- target.Gauge(configReloadTime, target.Unix(e.reloadAt))
 	}
-	if e.repl != nil {
-		e.repl.collect(ch)
-	}
-	if e.canary != nil {
-		e.canary.collect(ch)
-	}
-	for _, c := range e.ocspMetrics.collectors() {
-		c.Collect(ch)
+	for _, c := range e.components {
+		if c != nil {
+			c.Collect(ch)
+		}
 	}
 }
 

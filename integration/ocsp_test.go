@@ -17,7 +17,7 @@ import (
 
 	"github.com/certstatus/certstatus_exporter/internal/metrictest"
 	"github.com/certstatus/certstatus_exporter/lab/labtest"
-	"github.com/certstatus/certstatus_exporter/probes"
+	"github.com/certstatus/certstatus_exporter/ocsp"
 )
 
 // ocspConfig: the certdb on the primary as an sql source (only certificates
@@ -181,7 +181,7 @@ func TestOCSPCanary(t *testing.T) {
 // ocspserve) cleans away, so the origin answers 400 whatever the database says.
 func getClean(t *testing.T, lab *labtest.Lab, certPath string) float64 {
 	t.Helper()
-	issuer, err := probes.NewIssuer(readCert(t, lab.Env["LAB_ISSUER"]))
+	issuer, err := ocsp.NewIssuer(readCert(t, lab.Env["LAB_ISSUER"]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func getClean(t *testing.T, lab *labtest.Lab, certPath string) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seg := strings.TrimPrefix(probes.GetURL("http://x/", der), "http://x/")
+	seg := strings.TrimPrefix(ocsp.GetURL("http://x/", der), "http://x/")
 	if decoded, _ := url.PathUnescape(seg); strings.Contains(decoded, "//") {
 		t.Logf("%s: its GET request holds // and cfssl will answer 400", certPath)
 		return 0
@@ -234,7 +234,7 @@ func assertHistogramCount(t *testing.T, reg prometheus.Gatherer, name, origin st
 // POST gets a real OCSP answer. The canary reports what clients would see.
 func TestCfsslGETDoubleSlash(t *testing.T) {
 	lab := labtest.Up(t)
-	issuer, err := probes.NewIssuer(readCert(t, lab.Env["LAB_ISSUER"]))
+	issuer, err := ocsp.NewIssuer(readCert(t, lab.Env["LAB_ISSUER"]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,23 +242,23 @@ func TestCfsslGETDoubleSlash(t *testing.T) {
 	for i := int64(1); serial == nil && i < 1<<20; i++ {
 		s := new(big.Int).Lsh(big.NewInt(i), 96)
 		der, _ := issuer.Request(s)
-		if seg, _ := url.PathUnescape(strings.TrimPrefix(probes.GetURL("http://x/", der), "http://x/")); strings.Contains(seg, "//") {
+		if seg, _ := url.PathUnescape(strings.TrimPrefix(ocsp.GetURL("http://x/", der), "http://x/")); strings.Contains(seg, "//") {
 			serial = s
 		}
 	}
 	if serial == nil {
 		t.Fatal("no serial with // in its GET form found")
 	}
-	ask := func(method string) probes.OCSPResult {
-		c := &probes.OCSPClient{URL: lab.Env["LAB_ORIGIN1_URL"], Method: method, HTTP: &http.Client{Timeout: 2 * time.Second}}
+	ask := func(method string) ocsp.Outcome {
+		c := &ocsp.Client{URL: lab.Env["LAB_ORIGIN1_URL"], Method: method, HTTP: &http.Client{Timeout: 2 * time.Second}}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		return c.Check(ctx, issuer, serial, time.Now)
 	}
-	if r := ask(http.MethodGet); r.Result != probes.ResultHTTPError || r.Detail != "HTTP status 400" {
+	if r := ask(http.MethodGet); r.Result != ocsp.ResultHTTPError || r.Detail != "HTTP status 400" {
 		t.Errorf("GET: %s (%s); want http_error, HTTP status 400", r.Result, r.Detail)
 	}
-	if r := ask(http.MethodPost); r.Result != probes.ResultUnauthorized {
+	if r := ask(http.MethodPost); r.Result != ocsp.ResultUnauthorized {
 		t.Errorf("POST: %s (%s); want unauthorized (the serial is in no database)", r.Result, r.Detail)
 	}
 }

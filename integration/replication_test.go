@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/certstatus/certstatus_exporter/lab/labtest"
 )
 
@@ -77,9 +79,22 @@ func TestReplicationReplayPaused(t *testing.T) {
 	t.Cleanup(func() { lab.SQL(t, "replica-1", "SELECT pg_wal_replay_resume()") })
 
 	stop := writeLoop(t, lab, 200*time.Millisecond, 20)
-	time.Sleep(4 * time.Second)
+	eventually(t, 30*time.Second, "replica-1 paused and behind", func() error {
+		if v, _ := value(t, reg, "certstatus_replica_replay_lag_bytes", "replica", "replica-1"); v < 1<<20 {
+			return fmt.Errorf("replica-1 replay lag %v bytes, want >= 1 MiB", v)
+		}
+		return nil
+	})
 	stop()
-	time.Sleep(2 * time.Second) // two intervals: everything written is received
+	eventually(t, 30*time.Second, "everything written is received (and replayed by replica-2)", func() error {
+		for _, m := range []string{"replica-1 receive", "replica-2 receive", "replica-2 replay"} {
+			r, kind, _ := strings.Cut(m, " ")
+			if v := must(t, reg, "certstatus_replica_"+kind+"_lag_bytes", "replica", r); v != 0 {
+				return fmt.Errorf("%s %s lag %v", r, kind, v)
+			}
+		}
+		return nil
+	})
 
 	if v := must(t, reg, "certstatus_replica_replay_paused", "replica", "replica-1"); v != 1 {
 		t.Errorf("replay_paused = %v, want 1", v)
@@ -95,14 +110,23 @@ func TestReplicationReplayPaused(t *testing.T) {
 			t.Errorf("replica-2 %s = %v, want 0 (untouched)", m, v)
 		}
 	}
-	// Lag in seconds grows with wall time, although the primary is idle now.
+	// Lag in seconds grows with wall time, although the primary is idle now:
+	// by the wall time between two readings, give or take the two probe
+	// intervals each reading may be behind.
+	t1 := time.Now()
 	s1 := must(t, reg, "certstatus_replica_replay_lag_seconds", "replica", "replica-1")
-	time.Sleep(3 * time.Second)
-	s2 := must(t, reg, "certstatus_replica_replay_lag_seconds", "replica", "replica-1")
-	if s1 < 2 || s2-s1 < 2 || s2-s1 > 4 {
-		t.Errorf("replay lag seconds %v then %v 3s later; want >= 2 and growing ~3s", s1, s2)
+	var s2 float64
+	eventually(t, 30*time.Second, "replay lag seconds grows by 3s", func() error {
+		if s2 = must(t, reg, "certstatus_replica_replay_lag_seconds", "replica", "replica-1"); s2-s1 < 3 {
+			return fmt.Errorf("replay lag %vs then %vs", s1, s2)
+		}
+		return nil
+	})
+	wall := time.Since(t1).Seconds()
+	if s1 < 1 || math.Abs((s2-s1)-wall) > 2 {
+		t.Errorf("replay lag seconds %v then %v over %.1fs of wall time; want >= 1 and growing with wall time (±2 intervals)", s1, s2, wall)
 	}
-	t.Logf("paused replica-1: replay lag %.1fs -> %.1fs over 3s", s1, s2)
+	t.Logf("paused replica-1: replay lag %.1fs -> %.1fs over %.1fs", s1, s2, wall)
 
 	lab.SQL(t, "replica-1", "SELECT pg_wal_replay_resume()")
 	eventually(t, 3*time.Second, "lag back to 0 within 2 intervals after resume", func() error {
@@ -204,7 +228,9 @@ func TestReplicationCutAndWALLoss(t *testing.T) {
 		}
 		return nil
 	})
-	time.Sleep(2 * time.Second)
+	// Two more probes after the replica said so: still lost.
+	waitNextProbe(t, reg, "replica-2")
+	waitNextProbe(t, reg, "replica-2")
 	if v := must(t, reg, "certstatus_replica_wal_lost", "replica", "replica-2"); v != 1 {
 		t.Errorf("wal_lost = %v after reconnecting, want 1 (it cannot catch up by streaming)", v)
 	}
@@ -306,4 +332,16 @@ func TestReplicationPrimaryDownAndFrozenReplica(t *testing.T) {
 		t.Error("primary WAL position still served while the primary is down")
 	}
 	must(t, reg, "certstatus_probe_last_success_timestamp_seconds", "probe", "primary", "target", "primary")
+}
+
+// waitNextProbe waits until a replica has been probed successfully again.
+func waitNextProbe(t *testing.T, reg prometheus.Gatherer, replica string) {
+	t.Helper()
+	last := must(t, reg, "certstatus_probe_last_success_timestamp_seconds", "probe", "replica", "target", replica)
+	eventually(t, 30*time.Second, replica+" probed again", func() error {
+		if now := must(t, reg, "certstatus_probe_last_success_timestamp_seconds", "probe", "replica", "target", replica); now == last {
+			return fmt.Errorf("last success still %v", now)
+		}
+		return nil
+	})
 }

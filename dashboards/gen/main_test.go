@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/certstatus/certstatus_exporter/exporter"
+	"github.com/certstatus/certstatus_exporter/internal/domains"
 )
 
 // The committed JSON is what the generator writes (go run ./dashboards/gen).
@@ -80,7 +82,7 @@ func allPanels(ps []panel) []panel {
 // exported lists every series name the exporter can expose.
 func exported() map[string]bool {
 	ch := make(chan *prometheus.Desc, 200)
-	exporter.New(nil).Describe(ch)
+	exporter.New(nil, domains.All(slog.New(slog.DiscardHandler))...).Describe(ch)
 	close(ch)
 	fq := regexp.MustCompile(`fqName: "([^"]+)"`)
 	names := map[string]bool{"up": true, "certstatus_exporter_build_info": true}

@@ -1,0 +1,88 @@
+package canary
+
+import (
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/certstatus/certstatus_exporter/ocsp"
+)
+
+// Certificate kinds, the kind label.
+const (
+	KindCertificate    = "certificate"
+	KindPrecertificate = "precertificate"
+)
+
+// CertKinds lists every kind.
+func CertKinds() []string { return []string{KindCertificate, KindPrecertificate} }
+
+// oidCTPoison marks a precertificate (RFC 6962 3.1).
+var oidCTPoison = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 3}
+
+// Source error reasons, the reason label.
+const (
+	SourceErrUnparseable   = "unparseable"
+	SourceErrUnknownIssuer = "unknown_issuer"
+	SourceErrFetch         = "fetch"
+)
+
+// SourceErrorReasons lists every reason.
+func SourceErrorReasons() []string {
+	return []string{SourceErrUnparseable, SourceErrUnknownIssuer, SourceErrFetch}
+}
+
+// IssuedCert is a certificate found by a source, reduced to what the canary
+// needs: who issued it, its serial, when, and what it is.
+type IssuedCert struct {
+	Issuer   int // index into the configured issuers
+	Serial   *big.Int
+	IssuedAt time.Time
+	Kind     string
+}
+
+// CertError is a certificate a source could not use, with its reason.
+type CertError struct {
+	Reason string
+	Err    error
+}
+
+func (e *CertError) Error() string { return e.Err.Error() }
+func (e *CertError) Unwrap() error { return e.Err }
+
+// ParseIssued reads one certificate (PEM or DER) and finds its issuer.
+// issuedAt, when not zero, overrides notBefore (CAs backdate notBefore).
+func ParseIssued(raw []byte, issuers []*ocsp.Issuer, issuedAt time.Time) (IssuedCert, error) {
+	der := raw
+	if block, _ := pem.Decode(raw); block != nil {
+		if block.Type != "CERTIFICATE" {
+			return IssuedCert{}, &CertError{SourceErrUnparseable, fmt.Errorf("PEM block %q is not a CERTIFICATE", block.Type)}
+		}
+		der = block.Bytes
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return IssuedCert{}, &CertError{SourceErrUnparseable, err}
+	}
+	ic := IssuedCert{Issuer: -1, Serial: cert.SerialNumber, IssuedAt: cert.NotBefore, Kind: KindCertificate}
+	if !issuedAt.IsZero() {
+		ic.IssuedAt = issuedAt
+	}
+	for _, ext := range cert.Extensions {
+		if ext.Id.Equal(oidCTPoison) {
+			ic.Kind = KindPrecertificate
+		}
+	}
+	for i, is := range issuers {
+		if cert.CheckSignatureFrom(is.Cert) == nil {
+			ic.Issuer = i
+			return ic, nil
+		}
+	}
+	return ic, &CertError{SourceErrUnknownIssuer,
+		errors.New("issued by " + cert.Issuer.String() + ", which is not in ocsp.issuers")}
+}

@@ -1,0 +1,290 @@
+package canary
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/certstatus/certstatus_exporter/config"
+	"github.com/certstatus/certstatus_exporter/internal/pgconn"
+	"github.com/certstatus/certstatus_exporter/internal/target"
+	"github.com/certstatus/certstatus_exporter/ocsp"
+)
+
+// canary runs one loop per certificate source and one per origin over a
+// shared tracker.
+type canary struct {
+	logger  *slog.Logger
+	cfg     config.OCSP
+	issuers []*ocsp.Issuer
+	tracker *Tracker
+	m       *metrics
+	sources []*sourceTarget
+	origins []*originTarget
+	// nonCDN are the indexes of the origins a CDN is compared with.
+	nonCDN []int
+}
+
+type fetcher interface {
+	Fetch(ctx context.Context) ([]Found, error)
+	Close()
+}
+
+type sourceTarget struct {
+	name  string
+	fetch fetcher
+	seen  *SeenSet
+
+	mu     sync.RWMutex
+	health target.Health
+}
+
+type originTarget struct {
+	idx    int
+	name   string
+	cdn    bool
+	client *ocsp.Client
+	conc   int
+	// timeout bounds one request.
+	timeout time.Duration
+
+	mu       sync.RWMutex
+	probed   bool
+	up       bool
+	lastErr  string
+	lastPass time.Time
+	// lastAnswer is when the origin last sent an OCSP response of any status.
+	lastAnswer   time.Time
+	passDuration time.Duration
+	stats        OriginStats
+}
+
+// newCanary builds the canary for cfg; nil when no origin is configured.
+func newCanary(cfg *config.Config, m *metrics, logger *slog.Logger) (*canary, error) {
+	o := cfg.OCSP
+	if len(o.Origins) == 0 {
+		return nil, nil
+	}
+	c := &canary{logger: logger, cfg: o, m: m, tracker: NewTracker(len(o.Origins), o.MaxTracked)}
+	for _, cert := range o.IssuerCerts {
+		is, err := ocsp.NewIssuer(cert)
+		if err != nil {
+			return nil, err
+		}
+		c.issuers = append(c.issuers, is)
+	}
+	for _, s := range o.Sources {
+		st := &sourceTarget{name: s.Name, seen: NewSeenSet(o.MaxTracked), health: newHealth()}
+		if s.Type == config.SourceSQL {
+			st.fetch = NewSQLSource(s, o.Timeout.D())
+		} else {
+			st.fetch = NewDirSource(s.Path)
+		}
+		c.sources = append(c.sources, st)
+	}
+	for i, og := range o.Origins {
+		transport := &http.Transport{
+			DialContext:           (&net.Dialer{Timeout: og.Timeout.D()}).DialContext,
+			MaxConnsPerHost:       og.Concurrency,
+			MaxIdleConnsPerHost:   og.Concurrency,
+			IdleConnTimeout:       time.Minute,
+			ResponseHeaderTimeout: og.Timeout.D(),
+			DisableCompression:    true,
+		}
+		c.origins = append(c.origins, &originTarget{
+			idx: i, name: og.Name, cdn: og.CDN, conc: og.Concurrency, timeout: og.Timeout.D(),
+			client: &ocsp.Client{URL: og.URL, Host: og.Host, Method: og.Method,
+				HTTP: &http.Client{Transport: transport, Timeout: og.Timeout.D(),
+					// An OCSP answer is the origin's own; a redirect is an error.
+					CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}},
+		})
+		if !og.CDN {
+			c.nonCDN = append(c.nonCDN, i)
+		}
+	}
+	var origins, sources []string
+	for _, og := range o.Origins {
+		origins = append(origins, og.Name)
+	}
+	for _, s := range o.Sources {
+		sources = append(sources, s.Name)
+	}
+	m.initLabels(origins, sources)
+	return c, nil
+}
+
+// Start implements exporter.Component.
+func (c *canary) Start(ctx context.Context, wg *sync.WaitGroup) {
+	logger := c.logger
+	interval := c.cfg.Interval.D()
+	for _, s := range c.sources {
+		l := logger.With("probe", probeSource, "source", s.name)
+		target.Every(ctx, wg, interval, c.cfg.Timeout.D(), l, func(ctx context.Context) { c.pollSource(ctx, s, l) })
+	}
+	for _, o := range c.origins {
+		l := logger.With("probe", probeOCSP, "origin", o.name)
+		// A pass may use the whole interval; each request has its own timeout.
+		target.Every(ctx, wg, interval, interval, l, func(ctx context.Context) { c.checkOrigin(ctx, o, l) })
+	}
+}
+
+func (c *canary) close() {
+	for _, s := range c.sources {
+		s.fetch.Close()
+	}
+	for _, o := range c.origins {
+		o.client.HTTP.CloseIdleConnections()
+	}
+}
+
+func (c *canary) pollSource(ctx context.Context, s *sourceTarget, logger *slog.Logger) {
+	start := time.Now()
+	found, err := s.fetch.Fetch(ctx)
+	if err != nil && target.Cancelled(ctx) {
+		return
+	}
+	s.mu.Lock()
+	wasUp := s.health.Up || !s.health.Probed
+	s.health.Record(start, err)
+	s.mu.Unlock()
+	if err != nil {
+		c.m.sourceErrors.WithLabelValues(s.name, SourceErrFetch).Inc()
+		if wasUp {
+			logger.Warn("certificate source failed", "reason", pgconn.Reason(err), "err", config.Scrub(err.Error()))
+		}
+		return
+	}
+	cutoff := start.Add(-c.cfg.TrackFor.D())
+	c.tracker.Expire(cutoff)
+	for _, f := range found {
+		// Each distinct certificate is parsed, counted and logged once.
+		if !s.seen.Add(f.Raw) {
+			continue
+		}
+		ic, err := ParseIssued(f.Raw, c.issuers, f.IssuedAt)
+		if err != nil {
+			reason := SourceErrUnparseable
+			var ce *CertError
+			if errors.As(err, &ce) {
+				reason = ce.Reason
+			}
+			c.m.sourceErrors.WithLabelValues(s.name, reason).Inc()
+			logger.Warn("certificate skipped", "id", f.ID, "reason", reason, "err", err)
+			continue
+		}
+		if ic.IssuedAt.Before(cutoff) {
+			continue
+		}
+		c.m.discovered.WithLabelValues(s.name, ic.Kind).Inc()
+		added, evicted := c.tracker.Add(ic)
+		c.m.evicted.Add(float64(evicted))
+		if added {
+			logger.Debug("tracking certificate", "serial", ic.Serial.Text(16), "kind", ic.Kind, "issued_at", ic.IssuedAt)
+		}
+	}
+}
+
+func (c *canary) checkOrigin(ctx context.Context, o *originTarget, logger *slog.Logger) {
+	now := time.Now()
+	due := c.tracker.Due(o.idx, now, c.cfg.RecheckInterval.D())
+	sem := make(chan struct{}, o.conc)
+	var wg sync.WaitGroup
+	for _, d := range due {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done(): // out of time: the rest waits for the next pass
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			reqCtx, cancel := context.WithTimeout(ctx, o.timeout)
+			res := o.client.Check(reqCtx, c.issuers[d.Issuer], d.Serial, time.Now)
+			cancel()
+			// Cut short by the end of the pass or a reload, not by the origin:
+			// asked again next pass.
+			if ctx.Err() == nil {
+				c.record(o, d, res, logger)
+			}
+		}()
+	}
+	wg.Wait()
+	stats := c.tracker.Stats(o.idx, time.Now(), c.cfg.SLA.D(), c.compareWith(o))
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.stats, o.lastPass, o.passDuration = stats, now, time.Since(now)
+}
+
+func (c *canary) compareWith(o *originTarget) []int {
+	if o.cdn {
+		return c.nonCDN
+	}
+	return nil
+}
+
+func (c *canary) record(o *originTarget, d Due, res ocsp.Outcome, logger *slog.Logger) {
+	c.m.responses.WithLabelValues(o.name, res.Result.String()).Inc()
+	c.m.duration.WithLabelValues(o.name).Observe(res.Duration.Seconds())
+	if !res.Result.Authoritative() && res.Cacheable {
+		c.m.cacheableErrors.WithLabelValues(o.name, res.Result.String()).Inc()
+	}
+	if took, first := c.tracker.Record(o.idx, d, res, time.Now()); first {
+		c.m.timeToAuth.WithLabelValues(o.name).Observe(took.Seconds())
+	}
+	o.mu.Lock()
+	o.probed, o.up, o.lastErr = true, res.Result.Answered(), res.Detail
+	if o.up {
+		o.lastAnswer = time.Now()
+	}
+	o.mu.Unlock()
+	if !res.Result.Authoritative() {
+		logger.Debug("non-authoritative answer", "serial", d.Serial.Text(16), "result", res.Result, "detail", res.Detail)
+	}
+}
+
+// Collect implements exporter.Component.
+func (c *canary) Collect(ch chan<- prometheus.Metric) {
+	for _, col := range c.m.collectors() {
+		col.Collect(ch)
+	}
+	ch <- target.Gauge(ocspTracked, float64(c.tracker.Len()))
+	for _, s := range c.sources {
+		s.mu.RLock()
+		if s.health.Probed {
+			ch <- target.BoolGauge(sourceUp, s.health.Up, s.name)
+		}
+		s.health.Collect(ch, probeSource, s.name)
+		s.mu.RUnlock()
+	}
+	for _, o := range c.origins {
+		o.mu.RLock()
+		if !o.lastPass.IsZero() {
+			st := o.stats
+			for i, n := range []int{st.Pending, st.Authoritative, st.Overdue} {
+				ch <- target.Gauge(ocspCertificates, float64(n), o.name, certStates()[i])
+			}
+			if !st.OldestThisUpdate.IsZero() {
+				ch <- target.Gauge(ocspOldestThis, target.Unix(st.OldestThisUpdate), o.name)
+				ch <- target.Gauge(ocspNewestThis, target.Unix(st.NewestThisUpdate), o.name)
+				ch <- target.Gauge(ocspEarliestNext, target.Unix(st.EarliestNextUpdate), o.name)
+				ch <- target.Gauge(ocspLatestNext, target.Unix(st.LatestNextUpdate), o.name)
+			}
+			if o.cdn {
+				ch <- target.Gauge(ocspCDNDisagree, float64(st.CDNWorseStatus), o.name, "status")
+				ch <- target.Gauge(ocspCDNDisagree, float64(st.CDNOlderThisUpdate), o.name, "this_update")
+			}
+		}
+		if o.probed {
+			ch <- target.BoolGauge(ocspOriginUp, o.up, o.name)
+		}
+		o.mu.RUnlock()
+	}
+}

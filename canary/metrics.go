@@ -1,0 +1,105 @@
+package canary
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/certstatus/certstatus_exporter/internal/target"
+	"github.com/certstatus/certstatus_exporter/ocsp"
+)
+
+// Gauges computed from the canary's snapshots.
+var (
+	ocspCertificates = target.Desc("ocsp_certificates", "Tracked certificates by their state at this origin: pending, authoritative or overdue.", "origin", "state")
+	ocspOriginUp     = target.Desc("ocsp_origin_up", "Whether the origin's last answer was an OCSP response of any status.", "origin")
+	ocspOldestThis   = target.Desc("ocsp_oldest_this_update_timestamp_seconds", "Oldest thisUpdate among this origin's latest authoritative answers.", "origin")
+	ocspNewestThis   = target.Desc("ocsp_newest_this_update_timestamp_seconds", "Newest thisUpdate among this origin's latest authoritative answers.", "origin")
+	ocspEarliestNext = target.Desc("ocsp_earliest_next_update_timestamp_seconds", "Earliest nextUpdate among this origin's latest authoritative answers.", "origin")
+	ocspLatestNext   = target.Desc("ocsp_latest_next_update_timestamp_seconds", "Latest nextUpdate among this origin's latest authoritative answers.", "origin")
+	ocspCDNDisagree  = target.Desc("ocsp_cdn_disagreements", "Certificates the CDN answers worse than an origin does (kind status) or with an older thisUpdate (kind this_update).", "origin", "kind")
+	ocspTracked      = target.Desc("ocsp_tracked_certificates", "Certificates the canary tracks.")
+	sourceUp         = target.Desc("certificate_source_up", "Whether the last read of this certificate source succeeded.", "source")
+)
+
+// metrics are the canary's counters and histograms. They live as long
+// as the exporter, across reloads, so counters never go back.
+type metrics struct {
+	responses       *prometheus.CounterVec
+	cacheableErrors *prometheus.CounterVec
+	duration        *prometheus.HistogramVec
+	timeToAuth      *prometheus.HistogramVec
+	discovered      *prometheus.CounterVec
+	sourceErrors    *prometheus.CounterVec
+	evicted         prometheus.Counter
+}
+
+func newMetrics() *metrics {
+	return &metrics{
+		responses: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: target.Namespace, Name: "ocsp_responses_total",
+			Help: "OCSP checks by origin and result."}, []string{"origin", "result"}),
+		cacheableErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: target.Namespace, Name: "ocsp_cacheable_error_responses_total",
+			Help: "Non-authoritative answers whose cache headers let a CDN keep them."}, []string{"origin", "result"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: target.Namespace, Name: "ocsp_request_duration_seconds",
+			Help:    "Duration of OCSP requests to this origin.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"origin"}),
+		timeToAuth: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: target.Namespace, Name: "ocsp_time_to_authoritative_seconds",
+			Help:    "Time from issuance to the first good or revoked answer at this origin.",
+			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 4 * 3600, 24 * 3600}}, []string{"origin"}),
+		discovered: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: target.Namespace, Name: "certificates_discovered_total",
+			Help: "Certificates this source found for the first time, by kind."}, []string{"source", "kind"}),
+		sourceErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: target.Namespace, Name: "certificate_source_errors_total",
+			Help: "Certificates or reads this source could not use, by reason."}, []string{"source", "reason"}),
+		evicted: prometheus.NewCounter(prometheus.CounterOpts{Namespace: target.Namespace, Name: "ocsp_evicted_certificates_total",
+			Help: "Tracked certificates dropped, oldest first, because max_tracked was reached."}),
+	}
+}
+
+func (m *metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.responses, m.cacheableErrors, m.duration, m.timeToAuth, m.discovered, m.sourceErrors, m.evicted}
+}
+
+// initLabels creates every series of the configured targets at zero, so
+// rates and absent() work from the start.
+func (m *metrics) initLabels(origins, sources []string) {
+	for _, o := range origins {
+		for _, r := range ocsp.Results() {
+			m.responses.WithLabelValues(o, r.String())
+		}
+		m.duration.WithLabelValues(o)
+		m.timeToAuth.WithLabelValues(o)
+	}
+	for _, s := range sources {
+		for _, k := range CertKinds() {
+			m.discovered.WithLabelValues(s, k)
+		}
+		for _, r := range SourceErrorReasons() {
+			m.sourceErrors.WithLabelValues(s, r)
+		}
+	}
+}
+
+// forget drops the series of origins and sources no longer configured.
+func (m *metrics) forget(origins, sources []string) {
+	for _, o := range origins {
+		l := prometheus.Labels{"origin": o}
+		m.responses.DeletePartialMatch(l)
+		m.cacheableErrors.DeletePartialMatch(l)
+		m.duration.DeletePartialMatch(l)
+		m.timeToAuth.DeletePartialMatch(l)
+	}
+	for _, s := range sources {
+		l := prometheus.Labels{"source": s}
+		m.discovered.DeletePartialMatch(l)
+		m.sourceErrors.DeletePartialMatch(l)
+	}
+}
+
+// certStates are the state label's values, in OriginStats' order.
+func certStates() []string { return []string{"pending", "authoritative", "overdue"} }
+
+func describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{ocspCertificates, ocspOriginUp, ocspOldestThis, ocspNewestThis,
+		ocspEarliestNext, ocspLatestNext, ocspCDNDisagree, ocspTracked, sourceUp} {
+		ch <- d
+	}
+	target.DescribeHealth(ch)
+}

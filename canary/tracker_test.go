@@ -1,0 +1,138 @@
+package canary
+
+import (
+	"math/big"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/certstatus/certstatus_exporter/ocsp"
+)
+
+var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+func issued(serial int64, at time.Time) IssuedCert {
+	return IssuedCert{Issuer: 0, Serial: big.NewInt(serial), IssuedAt: at, Kind: KindCertificate}
+}
+
+func good(thisUpdate time.Time) ocsp.Outcome {
+	return ocsp.Outcome{Result: ocsp.ResultGood, ThisUpdate: thisUpdate, NextUpdate: thisUpdate.Add(96 * time.Hour)}
+}
+
+func TestTrackerEvictsOldestFirst(t *testing.T) {
+	tr := NewTracker(1, 3)
+	evicted := 0
+	for _, s := range []int64{30, 10, 20, 40} { // issued out of order
+		_, n := tr.Add(issued(s, t0.Add(time.Duration(s)*time.Second)))
+		evicted += n
+	}
+	if tr.Len() != 3 || evicted != 1 {
+		t.Fatalf("len %d evicted %d; want 3, 1", tr.Len(), evicted)
+	}
+	if got := trackedSerials(tr); !slices.Equal(got, []int64{20, 30, 40}) {
+		t.Errorf("tracked %v; the oldest by issuance (serial 10) should be the one evicted", got)
+	}
+	if added, _ := tr.Add(issued(40, t0)); added {
+		t.Error("a tracked certificate was added twice")
+	}
+	if n := tr.Expire(t0.Add(35 * time.Second)); n != 2 || tr.Len() != 1 {
+		t.Errorf("expired %d, left %d; want 2, 1", n, tr.Len())
+	}
+}
+
+// trackedSerials lists what tr tracks, in order: nothing is authoritative
+// yet, so every certificate is due.
+func trackedSerials(tr *Tracker) []int64 {
+	var out []int64
+	for _, d := range tr.Due(0, t0, 0) {
+		out = append(out, d.Serial.Int64())
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestTrackerDueAndRecheck(t *testing.T) {
+	tr := NewTracker(2, 10)
+	tr.Add(issued(1, t0))
+	tr.Add(issued(2, t0))
+	now := t0.Add(time.Minute)
+	if d := tr.Due(0, now, 5*time.Minute); len(d) != 2 {
+		t.Fatalf("due %d, want 2 before any answer", len(d))
+	}
+	for _, d := range tr.Due(0, now, 5*time.Minute) {
+		res := good(now)
+		if d.Serial.Int64() == 2 {
+			res = ocsp.Outcome{Result: ocsp.ResultUnauthorized}
+		}
+		took, first := tr.Record(0, d, res, now)
+		if d.Serial.Int64() == 1 && (!first || took != time.Minute) {
+			t.Errorf("serial 1: time to authoritative %v first %v; want 1m, true", took, first)
+		}
+	}
+	// Serial 1 is authoritative at origin 0: not due again until the recheck.
+	d := tr.Due(0, now.Add(time.Minute), 5*time.Minute)
+	if len(d) != 1 || d[0].Serial.Int64() != 2 {
+		t.Errorf("due after answers = %v, want only serial 2", d)
+	}
+	if d := tr.Due(0, now.Add(6*time.Minute), 5*time.Minute); len(d) != 2 {
+		t.Errorf("due after the recheck interval = %d, want 2", len(d))
+	}
+	if d := tr.Due(1, now, 5*time.Minute); len(d) != 2 {
+		t.Errorf("origin 1 due = %d, want 2 (origins are independent)", len(d))
+	}
+	// A later authoritative answer is not a new "first".
+	if _, first := tr.Record(0, Due{Serial: big.NewInt(1)}, good(now), now.Add(7*time.Minute)); first {
+		t.Error("second authoritative answer counted as first")
+	}
+}
+
+func TestTrackerStatsAndFlapping(t *testing.T) {
+	tr := NewTracker(3, 10) // origins 0 and 1, 2 is the CDN
+	sla := 15 * time.Minute
+	tr.Add(issued(1, t0))                     // authoritative everywhere
+	tr.Add(issued(2, t0))                     // old, never authoritative at origin 0
+	tr.Add(issued(3, t0.Add(20*time.Minute))) // young, no answer yet
+	now := t0.Add(25 * time.Minute)
+	d1, d2 := Due{Serial: big.NewInt(1)}, Due{Serial: big.NewInt(2)}
+	tu := now.Add(-time.Hour)
+	tr.Record(0, d1, good(tu), now)
+	tr.Record(1, d1, good(tu), now)
+	tr.Record(2, d1, good(tu.Add(-time.Hour)), now) // CDN serves an older answer
+	tr.Record(0, d2, ocsp.Outcome{Result: ocsp.ResultUnauthorized}, now)
+	tr.Record(1, d2, good(tu), now)
+	tr.Record(2, d2, ocsp.Outcome{Result: ocsp.ResultUnauthorized}, now) // CDN worse than origin 1
+
+	st := tr.Stats(0, now, sla, nil)
+	if st.Authoritative != 1 || st.Overdue != 1 || st.Pending != 1 {
+		t.Errorf("origin 0: %+v; want 1 authoritative, 1 overdue, 1 pending", st)
+	}
+	if !st.OldestThisUpdate.Equal(tu) || !st.EarliestNextUpdate.Equal(tu.Add(96*time.Hour)) || !st.LatestNextUpdate.Equal(tu.Add(96*time.Hour)) {
+		t.Errorf("origin 0 thisUpdate/nextUpdate: %+v", st)
+	}
+	cdn := tr.Stats(2, now, sla, []int{0, 1})
+	if cdn.CDNWorseStatus != 1 || cdn.CDNOlderThisUpdate != 1 {
+		t.Errorf("cdn: worse %d older %d; want 1, 1", cdn.CDNWorseStatus, cdn.CDNOlderThisUpdate)
+	}
+	// Seed 004 flapped: an authoritative certificate answered unauthorized
+	// again past the SLA is overdue again.
+	tr.Record(0, d1, ocsp.Outcome{Result: ocsp.ResultUnauthorized}, now)
+	if st := tr.Stats(0, now, sla, nil); st.Overdue != 2 || st.Authoritative != 0 {
+		t.Errorf("after flapping: %+v; want 2 overdue", st)
+	}
+	if d := tr.Due(0, now, time.Hour); len(d) != 3 {
+		t.Errorf("a flapped certificate must be asked every interval again: due %d, want 3", len(d))
+	}
+}
+
+func TestSeenSetIsBounded(t *testing.T) {
+	s := NewSeenSet(2)
+	for i, want := range []bool{true, true, false, true, true} {
+		raw := []byte{byte([]int{1, 2, 1, 3, 1}[i])}
+		if got := s.Add(raw); got != want {
+			t.Errorf("add #%d (%v) = %v, want %v", i, raw, got, want)
+		}
+	}
+	if len(s.set) != 2 || len(s.ring) != 2 {
+		t.Errorf("set holds %d, ring %d; want at most 2", len(s.set), len(s.ring))
+	}
+}

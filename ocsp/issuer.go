@@ -1,0 +1,39 @@
+package ocsp
+
+import (
+	"crypto"
+	"crypto/sha1" //nolint:gosec // OCSP CertIDs use SHA-1 (RFC 5019)
+	"crypto/x509"
+	"encoding/asn1"
+	"fmt"
+	"math/big"
+
+	xocsp "golang.org/x/crypto/ocsp"
+)
+
+// Issuer is an issuing CA with the hashes its OCSP CertIDs carry.
+type Issuer struct {
+	Cert     *x509.Certificate
+	NameHash []byte
+	KeyHash  []byte
+}
+
+// NewIssuer precomputes the SHA-1 CertID hashes of an issuing CA.
+func NewIssuer(cert *x509.Certificate) (*Issuer, error) {
+	var spki struct {
+		Algorithm asn1.RawValue
+		PublicKey asn1.BitString
+	}
+	if _, err := asn1.Unmarshal(cert.RawSubjectPublicKeyInfo, &spki); err != nil {
+		return nil, fmt.Errorf("issuer %q: %w", cert.Subject, err)
+	}
+	name := sha1.Sum(cert.RawSubject)            //nolint:gosec
+	key := sha1.Sum(spki.PublicKey.RightAlign()) //nolint:gosec
+	return &Issuer{Cert: cert, NameHash: name[:], KeyHash: key[:]}, nil
+}
+
+// Request is the DER OCSP request for a serial of this issuer.
+func (is *Issuer) Request(serial *big.Int) ([]byte, error) {
+	return (&xocsp.Request{HashAlgorithm: crypto.SHA1, IssuerNameHash: is.NameHash,
+		IssuerKeyHash: is.KeyHash, SerialNumber: serial}).Marshal()
+}

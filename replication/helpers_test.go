@@ -1,0 +1,5 @@
+package replication
+
+import "log/slog"
+
+var discard = slog.New(slog.DiscardHandler)
