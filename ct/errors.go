@@ -64,19 +64,17 @@ func errorf(r Reason, format string, args ...any) error {
 	return &Error{Reason: r, Err: fmt.Errorf(format, args...)}
 }
 
-// fetchError classifies a failed request: a passed deadline is a timeout,
-// a log that was last seen pushing back (429/503) is rate limiting, the rest
-// is fetch.
-func fetchError(ctx context.Context, rec *recorder, what string, err error) error {
+// fetchError classifies a failed call: a log last seen pushing back
+// (429/503) is rate limiting; a deadline passed while the log only failed
+// (refused, 5xx, retried by the libraries until then) is fetch; a deadline
+// passed with no failed request is a slow log: timeout.
+func fetchError(ctx context.Context, rec *recorder, failuresBefore int64, what string, err error) error {
 	r := ReasonFetch
 	switch {
-	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
-		r = ReasonTimeout
-		if rec.pushedBack() {
-			r = ReasonRateLimited
-		}
 	case rec.pushedBack():
 		r = ReasonRateLimited
+	case (errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil) && rec.failures.Load() == failuresBefore:
+		r = ReasonTimeout
 	}
 	return &Error{Reason: r, Err: fmt.Errorf("%s: %w", what, err)}
 }

@@ -48,6 +48,7 @@ func (quiet) Printf(string, ...any) {}
 // until ctx ends.
 func (l *rfcLog) do(ctx context.Context, what string, f func() error) error {
 	wait := time.Second
+	failures := l.rec.failures.Load()
 	for {
 		err := f()
 		if err == nil {
@@ -59,13 +60,13 @@ func (l *rfcLog) do(ctx context.Context, what string, f func() error) error {
 			return errorf(ReasonParse, "%s: %v", what, err)
 		}
 		if !isRsp || !pushback(rsp.StatusCode) {
-			return fetchError(ctx, l.rec, what, err)
+			return fetchError(ctx, l.rec, failures, what, err)
 		}
 		t := time.NewTimer(l.rec.wait(wait))
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fetchError(ctx, l.rec, what, err)
+			return fetchError(ctx, l.rec, failures, what, err)
 		case <-t.C:
 		}
 		wait = min(2*wait, time.Minute)

@@ -40,9 +40,10 @@ func newStatic(cfg Config) (*staticLog, error) {
 }
 
 func (l *staticLog) Head(ctx context.Context) (Tree, error) {
+	failures := l.rec.failures.Load()
 	raw, err := l.client.TileReader().ReadEndpoint(ctx, "checkpoint")
 	if err != nil {
-		return Tree{}, fetchError(ctx, l.rec, "checkpoint", err)
+		return Tree{}, fetchError(ctx, l.rec, failures, "checkpoint", err)
 	}
 	n, err := note.Open(raw, note.VerifierList(l.verifier))
 	if err != nil {
@@ -110,7 +111,7 @@ func (l *staticLog) Read(ctx context.Context, pos Position, tree Tree, fn func(*
 // head does not commit to.
 func (l *staticLog) entriesError(ctx context.Context, failuresBefore int64, err error) error {
 	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || l.rec.failures.Load() > failuresBefore {
-		return fetchError(ctx, l.rec, "tiles", err)
+		return fetchError(ctx, l.rec, failuresBefore, "tiles", err)
 	}
 	return errorf(ReasonInconsistent, "tiles: %v", err)
 }

@@ -21,6 +21,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := r.next.RoundTrip(req)
 	if err != nil {
 		r.failures.Add(1)
+		r.lastStatus.Store(0)
 		return resp, err
 	}
 	r.lastStatus.Store(int32(resp.StatusCode))

@@ -27,9 +27,10 @@ TESSERACT_VERSION=v0.1.1
 TOOLS="$REPO/.tools/bin"
 TESSERACT="$TOOLS/tesseract-posix"
 CT="$LAB_DIR/ct"
-# The origin names the log in its checkpoints (static-ct-api: the submission
-# prefix without scheme). TesseraCT wants it URL-shaped, so not host:port.
-ORIGIN=certstatus-lab.example/log
+# The origin names the log in its checkpoints; static-ct-api makes it the
+# submission prefix without scheme (TesseraCT checks the host and path, not the port).
+LOG_PATH=/certstatus-lab-log
+ORIGIN=127.0.0.1$LOG_PATH
 
 log() { printf 'lab/ct: %s\n' "$*" >&2; }
 die() { printf 'lab/ct: error: %s\n' "$*" >&2; exit 1; }
@@ -78,7 +79,7 @@ start_log() {
   # TesseraCT exports OpenTelemetry metrics over OTLP; aim that at an unused
   # loopback port of the lab's range and export rarely, so nothing leaves 127.0.0.1.
   OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$((LAB_CT_PORT + 9))" OTEL_METRIC_EXPORT_INTERVAL=86400000 \
-    nohup "$TESSERACT" --http_endpoint "127.0.0.1:$LAB_CT_PORT" --origin "$ORIGIN" \
+    nohup "$TESSERACT" --http_endpoint "127.0.0.1:$LAB_CT_PORT" --origin "$ORIGIN" --path_prefix "$LOG_PATH" \
     --private_key "$CT/log-key.pem" --storage_dir "$CT/storage" --roots_pem_file "$CT/roots.pem" \
     --accept_sha1_signing_algorithms=false --checkpoint_interval 500ms --batch_max_age 100ms \
     >"$LAB_DIR/log/ct-log.log" 2>&1 &
@@ -108,7 +109,7 @@ stop_one() {
 
 write_env() {
   cat >"$CT/ct.env" <<EOF
-LAB_CT_SUBMIT_URL=http://127.0.0.1:$LAB_CT_PORT/
+LAB_CT_SUBMIT_URL=http://127.0.0.1:$LAB_CT_PORT$LOG_PATH/
 LAB_CT_READ_URL=http://127.0.0.1:$LAB_CT_READ_PORT/
 LAB_CT_PUBLIC_KEY=$CT/log-pub.pem
 LAB_CT_ORIGIN=$ORIGIN
@@ -138,7 +139,7 @@ ct_issue() {
   local n=${1:-1}
   shift || true
   mkdir -p "$LAB_DIR/issued"
-  "$TOOLS/labtool" ct-issue -n "$n" -log "http://127.0.0.1:$LAB_CT_PORT/" -log-key "$CT/log-pub.pem" \
+  "$TOOLS/labtool" ct-issue -n "$n" -log "http://127.0.0.1:$LAB_CT_PORT$LOG_PATH/" -log-key "$CT/log-pub.pem" \
     -ca "$LAB_DIR/ca/ca.pem" -ca-key "$LAB_DIR/ca/ca-key.pem" \
     -responder "$LAB_DIR/ca/responder.pem" -responder-key "$LAB_DIR/ca/responder-key.pem" \
     -dsn "postgres://postgres@127.0.0.1:$LAB_PG_PORT/certdb?sslmode=disable" -out "$LAB_DIR/issued" "$@"
@@ -152,6 +153,6 @@ case "${1:-}" in
   status) cmd_status ;;
   issue) shift; ct_issue "$@" ;;
   submit)
-    "$TOOLS/labtool" ct-submit "http://127.0.0.1:$LAB_CT_PORT/" "$CT/log-pub.pem" "${2:?CERT.pem}" "$LAB_DIR/ca/ca.pem" ;;
+    "$TOOLS/labtool" ct-submit "http://127.0.0.1:$LAB_CT_PORT$LOG_PATH/" "$CT/log-pub.pem" "${2:?CERT.pem}" "$LAB_DIR/ca/ca.pem" ;;
   *) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
