@@ -7,26 +7,28 @@ import (
 
 // Issuers is the set of CA certificates whose entries a caller keeps.
 type Issuers struct {
-	certs map[Hash]bool // SHA-256 of the DER
-	keys  map[Hash]bool // SHA-256 of the SubjectPublicKeyInfo
+	certs map[Hash]int // SHA-256 of the DER -> index in the configured list
+	keys  map[Hash]int // SHA-256 of the SubjectPublicKeyInfo -> index
 }
 
 // NewIssuers builds the set from the configured issuer certificates.
 func NewIssuers(certs []*x509.Certificate) *Issuers {
-	is := &Issuers{certs: map[Hash]bool{}, keys: map[Hash]bool{}}
-	for _, c := range certs {
-		is.certs[sha256.Sum256(c.Raw)] = true
-		is.keys[sha256.Sum256(c.RawSubjectPublicKeyInfo)] = true
+	is := &Issuers{certs: map[Hash]int{}, keys: map[Hash]int{}}
+	for i, c := range certs {
+		is.certs[sha256.Sum256(c.Raw)] = i
+		is.keys[sha256.Sum256(c.RawSubjectPublicKeyInfo)] = i
 	}
 	return is
 }
 
-// Match reports whether e was issued by one of the set. A precertificate
-// carries its final issuer's key hash, which also covers one signed by a
-// precertificate signing CA the issuer delegated to.
-func (is *Issuers) Match(e *Entry) bool {
+// Match returns the index of e's issuer in the configured list, if one of
+// them issued it. A precertificate carries its final issuer's key hash, which
+// also covers one signed by a precertificate signing CA the issuer delegated to.
+func (is *Issuers) Match(e *Entry) (int, bool) {
 	if e.IsPrecert {
-		return is.keys[e.IssuerKeyHash]
+		i, ok := is.keys[e.IssuerKeyHash]
+		return i, ok
 	}
-	return is.certs[e.Issuer]
+	i, ok := is.certs[e.Issuer]
+	return i, ok
 }

@@ -2,6 +2,9 @@ package ct
 
 import (
 	"crypto/sha256"
+	"crypto/x509"
+	"errors"
+	"math/big"
 	"time"
 )
 
@@ -45,4 +48,21 @@ type Entry struct {
 	// IssuerKeyHash is, for precertificate entries, the SHA-256 of the final
 	// issuer's SubjectPublicKeyInfo, as RFC 6962 logs it.
 	IssuerKeyHash Hash
+}
+
+// Serial is the certificate's serial number, from the certificate or, for a
+// precertificate entry, the precertificate (same serial as its final one).
+func (e *Entry) Serial() (*big.Int, error) {
+	der := e.Certificate
+	if e.IsPrecert {
+		der = e.PreCertificate
+	}
+	if len(der) == 0 {
+		return nil, errors.New("entry has no certificate")
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return c.SerialNumber, nil
 }

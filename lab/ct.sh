@@ -52,7 +52,7 @@ ensure_labtool() { (cd "$REPO" && go build -o "$TOOLS/labtool" ./lab/labtool); }
 
 init_log() {
   [ -f "$LAB_DIR/ca/ca.pem" ] || die "no lab CA at $LAB_DIR/ca (run lab/lab.sh up first)"
-  mkdir -p "$CT/storage" "$LAB_DIR/log" "$LAB_DIR/run"
+  mkdir -p "$CT/storage" "$LAB_DIR/log"
   if [ ! -f "$CT/log-key.pem" ]; then
     log "generating the log's ECDSA P-256 key"
     openssl ecparam -name prime256v1 -genkey -noout -out "$CT/log-key.pem" 2>/dev/null
@@ -63,7 +63,22 @@ init_log() {
   echo "$ORIGIN" >"$CT/origin"
 }
 
-running() { [ -f "$LAB_DIR/run/$1.pid" ] && kill -0 "$(cat "$LAB_DIR/run/$1.pid")" 2>/dev/null; }
+# Pid files live outside LAB_DIR, keyed by port: `lab.sh destroy` deletes
+# LAB_DIR but does not know about the CT log, whose processes would otherwise
+# keep the ports while serving a deleted directory.
+RUN=${TMPDIR:-/tmp}/certstatus-ct-$LAB_CT_PORT
+pidfile() { echo "$RUN.$1.pid"; }
+running() { [ -f "$(pidfile "$1")" ] && kill -0 "$(cat "$(pidfile "$1")")" 2>/dev/null; }
+
+# stop_stale stops a log or read server started for another (or a deleted) lab directory.
+stop_stale() {
+  local p
+  for p in ct-log ct-read; do
+    running "$p" && [ "$(cat "$RUN.dir" 2>/dev/null)" != "$CT" ] && stop_one "$p"
+  done
+  [ -d "$CT/storage" ] || { stop_one ct-log; stop_one ct-read; }
+  return 0
+}
 
 wait_port() { # wait_port PORT NAME
   local i
@@ -74,8 +89,13 @@ wait_port() { # wait_port PORT NAME
   die "$2 did not start; see $LAB_DIR/log/$2.log"
 }
 
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 start_log() {
   running ct-log && return
+  # TesseraCT does not exit when it cannot listen (its sequencer keeps
+  # writing the storage), so a busy port must be caught before.
+  port_free "$LAB_CT_PORT" || die "port $LAB_CT_PORT is in use (another CT log? set LAB_CT_PORT)"
   # TesseraCT exports OpenTelemetry metrics over OTLP; aim that at an unused
   # loopback port of the lab's range and export rarely, so nothing leaves 127.0.0.1.
   OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$((LAB_CT_PORT + 9))" OTEL_METRIC_EXPORT_INTERVAL=86400000 \
@@ -83,28 +103,29 @@ start_log() {
     --private_key "$CT/log-key.pem" --storage_dir "$CT/storage" --roots_pem_file "$CT/roots.pem" \
     --accept_sha1_signing_algorithms=false --checkpoint_interval 500ms --batch_max_age 100ms \
     >"$LAB_DIR/log/ct-log.log" 2>&1 &
-  echo $! >"$LAB_DIR/run/ct-log.pid"
+  echo $! >"$(pidfile ct-log)"
   wait_port "$LAB_CT_PORT" ct-log
 }
 
 start_read() {
   running ct-read && return
+  port_free "$LAB_CT_READ_PORT" || die "port $LAB_CT_READ_PORT is in use (set LAB_CT_READ_PORT)"
   nohup "$TOOLS/labtool" serve "127.0.0.1:$LAB_CT_READ_PORT" "$CT/storage" >"$LAB_DIR/log/ct-read.log" 2>&1 &
-  echo $! >"$LAB_DIR/run/ct-read.pid"
+  echo $! >"$(pidfile ct-read)"
   wait_port "$LAB_CT_READ_PORT" ct-read
 }
 
 stop_one() {
-  running "$1" || { rm -f "$LAB_DIR/run/$1.pid"; return 0; }
+  running "$1" || { rm -f "$(pidfile "$1")"; return 0; }
   local pid i
-  pid=$(cat "$LAB_DIR/run/$1.pid")
+  pid=$(cat "$(pidfile "$1")")
   kill "$pid" 2>/dev/null || true
   for i in $(seq 100); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
   kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
-  rm -f "$LAB_DIR/run/$1.pid"
+  rm -f "$(pidfile "$1")"
 }
 
 write_env() {
@@ -120,7 +141,9 @@ cmd_up() {
   command -v go >/dev/null || die "go is needed to install TesseraCT"
   ensure_tesseract
   ensure_labtool
+  stop_stale
   init_log
+  echo "$CT" >"$RUN.dir"
   start_log
   start_read
   write_env
