@@ -3,6 +3,7 @@ package canary
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -81,9 +82,16 @@ func newCanary(cfg *config.Config, m *metrics, logger *slog.Logger) (*canary, er
 	}
 	for _, s := range o.Sources {
 		st := &sourceTarget{name: s.Name, seen: NewSeenSet(o.MaxTracked), health: newHealth()}
-		if s.Type == config.SourceSQL {
+		switch s.Type {
+		case config.SourceSQL:
 			st.fetch = NewSQLSource(s, o.Timeout.D())
-		} else {
+		case config.SourceCT:
+			cs, err := NewCTSource(s, o.IssuerCerts, o.Timeout.D(), m.ct)
+			if err != nil {
+				return nil, fmt.Errorf("source %s: %w", s.Name, err)
+			}
+			st.fetch = cs
+		default:
 			st.fetch = NewDirSource(s.Path)
 		}
 		c.sources = append(c.sources, st)
@@ -263,6 +271,9 @@ func (c *canary) Collect(ch chan<- prometheus.Metric) {
 		}
 		s.health.Collect(ch, probeSource, s.name)
 		s.mu.RUnlock()
+		if cs, ok := s.fetch.(*CTSource); ok {
+			cs.collect(ch)
+		}
 	}
 	for _, o := range c.origins {
 		o.mu.RLock()
