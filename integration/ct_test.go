@@ -1,0 +1,134 @@
+package integration
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certstatus/certstatus_exporter/internal/metrictest"
+	"github.com/certstatus/certstatus_exporter/lab/labtest"
+)
+
+// ctEnv brings the lab's CT log up (lab/ct.sh) and reads its settings.
+func ctEnv(t *testing.T, lab *labtest.Lab) map[string]string {
+	t.Helper()
+	lab.Run(t, "ct", "up")
+	f, err := os.Open(filepath.Join(lab.Dir(), "ct", "ct.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	env := map[string]string{}
+	for s := bufio.NewScanner(f); s.Scan(); {
+		if k, v, ok := strings.Cut(s.Text(), "="); ok {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// ctIssue issues n certificates through the lab CA and its CT log; flags
+// skip steps (-skip-db, -skip-ocsp). Returns the serials (decimal).
+func ctIssue(t *testing.T, lab *labtest.Lab, n int, flags ...string) []string {
+	t.Helper()
+	out := lab.Run(t, append([]string{"ct", "issue", fmt.Sprint(n)}, flags...)...)
+	var serials []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		serials = append(serials, strings.Fields(line)[0])
+	}
+	if len(serials) != n {
+		t.Fatalf("ct issue printed %q", out)
+	}
+	return serials
+}
+
+// The canary with a CT log as its only source: certificates are found in
+// the log, whether or not the CA database has them (seed 002), checked at
+// both origins, and those without an OCSP answer become overdue.
+func TestCTSourceFindsWhatTheCADatabaseMisses(t *testing.T) {
+	lab := labtest.Up(t)
+	ct := ctEnv(t, lab)
+	const sla = 20 * time.Second
+	reg := startExporter(t, labConfig(t, lab, fmt.Sprintf(`ocsp:
+  interval: 2s
+  timeout: 1500ms
+  sla: %s
+  issuers: [%q]
+  sources:
+    - name: ct-lab
+      type: ct
+      url: %q
+      api: static
+      public_key: %s
+      origin: %q
+      start: latest
+  origins:
+    - {name: origin-1, url: %q, method: POST}
+    - {name: origin-2, url: %q, method: POST}
+`, sla, lab.Env["LAB_ISSUER"], ct["LAB_CT_READ_URL"], ct["LAB_CT_PUBLIC_KEY"], ct["LAB_CT_ORIGIN"],
+		lab.Env["LAB_ORIGIN1_URL"], lab.Env["LAB_ORIGIN2_URL"])))
+
+	// start: latest is the tree at the first read; wait for it, so what is
+	// issued next is after it.
+	eventually(t, 10*time.Second, "first read of the log", func() error {
+		if _, ok := value(t, reg, "certstatus_ct_log_position", "source", "ct-lab"); !ok {
+			return fmt.Errorf("no position yet")
+		}
+		return nil
+	})
+	position := must(t, reg, "certstatus_ct_log_position", "source", "ct-lab")
+
+	ctIssue(t, lab, 5)                           // the normal path: CA DB, OCSP row, CT
+	ctIssue(t, lab, 1, "-skip-db", "-skip-ocsp") // seed 002: only in CT
+	ctIssue(t, lab, 1, "-skip-ocsp")             // seed 000/001: no OCSP row
+	issued := time.Now()
+
+	eventually(t, 15*time.Second, "all 7 found in CT (precertificate and certificate each)", func() error {
+		for _, kind := range []string{"certificate", "precertificate"} {
+			if v := must(t, reg, "certstatus_certificates_discovered_total", "source", "ct-lab", "kind", kind); v != 7 {
+				return fmt.Errorf("%s discovered = %v, want 7", kind, v)
+			}
+		}
+		if v := must(t, reg, "certstatus_ocsp_tracked_certificates"); v != 7 {
+			return fmt.Errorf("tracked = %v, want 7 (a precertificate and its certificate share a serial)", v)
+		}
+		return nil
+	})
+	if v := must(t, reg, "certstatus_ct_log_entries_matched_total", "source", "ct-lab"); v != 14 {
+		t.Errorf("matched %v entries, want 14", v)
+	}
+	if v := must(t, reg, "certstatus_ct_log_position", "source", "ct-lab"); v != position+14 {
+		t.Errorf("position %v, want %v", v, position+14)
+	}
+	if v := must(t, reg, "certstatus_ct_log_entries_behind", "source", "ct-lab"); v != 0 {
+		t.Errorf("%v entries behind, want 0", v)
+	}
+	eventually(t, 10*time.Second, "5 authoritative at both origins", func() error {
+		for _, o := range []string{"origin-1", "origin-2"} {
+			if _, a, _ := certStates(t, reg, o); a != 5 {
+				return fmt.Errorf("%s: %v authoritative", o, a)
+			}
+		}
+		return nil
+	})
+	// Overdue once the SLA has passed since publication (the CT timestamp),
+	// within two intervals more.
+	eventually(t, time.Until(issued.Add(sla))+3*2*time.Second, "2 overdue at both origins", func() error {
+		for _, o := range []string{"origin-1", "origin-2"} {
+			if err := wantStates(t, reg, o, 5, 2); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, r := range []string{"bad_signature", "inconsistent", "fetch"} {
+		if v := must(t, reg, "certstatus_ct_log_errors_total", "source", "ct-lab", "reason", r); v != 0 {
+			t.Errorf("errors{reason=%s} = %v", r, v)
+		}
+	}
+	metrictest.PromtoolCheckMetrics(t, metrictest.Text(t, reg))
+}
