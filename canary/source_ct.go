@@ -2,7 +2,9 @@ package canary
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -13,6 +15,7 @@ import (
 	"github.com/certstatus/certstatus_exporter/config"
 	"github.com/certstatus/certstatus_exporter/ct"
 	"github.com/certstatus/certstatus_exporter/internal/target"
+	"github.com/certstatus/certstatus_exporter/store"
 )
 
 // maxCTFound bounds the certificates one pass of a ct source hands over;
@@ -71,15 +74,24 @@ type CTSource struct {
 	issuers *ct.Issuers
 	m       *ctMetrics
 
+	st    *store.Store
+	logID string // identifies the log a persisted position belongs to
+
 	mu   sync.Mutex
 	pos  ct.Position
-	have bool // pos is set (after the first Head, or adopted)
+	have bool // pos is set (after the first Head, loaded, or adopted)
 	tree ct.Tree
 }
 
-// NewCTSource reads the log of s; issuers are the configured CA certificates.
-func NewCTSource(s config.Source, issuers []*x509.Certificate, timeout time.Duration, m *ctMetrics) (*CTSource, error) {
+// NewCTSource reads the log of s; issuers are the configured CA
+// certificates. It resumes from the position persisted in st for the same
+// log, else starts where s.Start says on its first read.
+func NewCTSource(s config.Source, issuers []*x509.Certificate, timeout time.Duration, m *ctMetrics, st *store.Store) (*CTSource, error) {
 	l, err := ct.New(ct.Config{URL: s.URL, API: ct.API(s.API), PublicKey: s.LogKey, Origin: s.Origin, Timeout: timeout})
+	if err != nil {
+		return nil, err
+	}
+	spki, err := x509.MarshalPKIXPublicKey(s.LogKey)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +100,34 @@ func NewCTSource(s config.Source, issuers []*x509.Certificate, timeout time.Dura
 	for _, r := range ct.Reasons() {
 		m.errors.WithLabelValues(s.Name, r.String())
 	}
-	return &CTSource{name: s.Name, cfg: s, log: l, issuers: ct.NewIssuers(issuers), m: m}, nil
+	c := &CTSource{name: s.Name, cfg: s, log: l, issuers: ct.NewIssuers(issuers), m: m, st: st,
+		logID: fmt.Sprintf("%s %s %x", s.API, s.Origin, sha256.Sum256(spki))}
+	c.load()
+	return c, nil
+}
+
+// persistedCT is a ct source's entry in the store's positions bucket. The
+// log's identity is kept with it: a name reused for another log starts afresh.
+type persistedCT struct {
+	Log      string      `json:"log"`
+	Position ct.Position `json:"position"`
+}
+
+func (c *CTSource) load() {
+	_ = c.st.Load(positionBucket, func(k, v []byte) error {
+		var p persistedCT
+		if string(k) == c.name && json.Unmarshal(v, &p) == nil && p.Log == c.logID {
+			c.pos, c.have = p.Position, true
+		}
+		return nil
+	})
+}
+
+func (c *CTSource) save(p ct.Position) {
+	b, err := json.Marshal(persistedCT{Log: c.logID, Position: p})
+	if err == nil {
+		_ = c.st.Write(store.Batch{Bucket: positionBucket, Put: map[string][]byte{c.name: b}})
+	}
 }
 
 var errCTFull = errors.New("enough certificates for one pass")
@@ -125,7 +164,8 @@ func (c *CTSource) Fetch(ctx context.Context) ([]Found, error) {
 		if e.IsPrecert {
 			raw = e.PreCertificate
 		}
-		found = append(found, Found{Raw: raw, IssuedAt: e.Timestamp, ID: fmt.Sprintf("%s entry %d", c.name, e.Index)})
+		found = append(found, Found{Raw: raw, PublishedAt: e.Timestamp, Provenance: ProvenanceCTLog,
+			ID: fmt.Sprintf("%s entry %d", c.name, e.Index)})
 		if len(found) >= maxCTFound {
 			return errCTFull
 		}
@@ -133,11 +173,18 @@ func (c *CTSource) Fetch(ctx context.Context) ([]Found, error) {
 	})
 	c.m.read.WithLabelValues(c.name).Add(float64(read))
 	c.m.matched.WithLabelValues(c.name).Add(float64(matched))
+	moved := next.TreeSize != pos.TreeSize || next.Index != pos.Index || !have
 	c.mu.Lock()
-	if err == nil || next.TreeSize != pos.TreeSize || next.Index != pos.Index || !have {
-		c.pos, c.have, c.tree = next, true, tree
+	if moved {
+		c.pos, c.have = next, true
+	}
+	if moved || err == nil {
+		c.tree = tree
 	}
 	c.mu.Unlock()
+	if moved {
+		c.save(next)
+	}
 	switch {
 	case err == nil, errors.Is(err, errCTFull):
 		return found, nil

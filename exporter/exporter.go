@@ -130,10 +130,11 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// NewRegistry is a fresh registry with the exporter, build info, and the Go
-// and process collectors.
-func NewRegistry(e *Exporter) *prometheus.Registry {
+// NewRegistry is a fresh registry with the exporter, build info, the Go
+// and process collectors, and any others (the store).
+func NewRegistry(e *Exporter, others ...prometheus.Collector) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(others...)
 	reg.MustRegister(
 		e,
 		versioncollector.NewCollector("certstatus_exporter"),

@@ -9,8 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/promslog"
+
+	"github.com/certstatus/certstatus_exporter/exporter"
+	"github.com/certstatus/certstatus_exporter/internal/domains"
 	"github.com/certstatus/certstatus_exporter/internal/metrictest"
 	"github.com/certstatus/certstatus_exporter/lab/labtest"
+	"github.com/certstatus/certstatus_exporter/store"
 )
 
 // ctEnv brings the lab's CT log up (lab/ct.sh) and reads its settings.
@@ -131,4 +137,83 @@ func TestCTSourceFindsWhatTheCADatabaseMisses(t *testing.T) {
 		}
 	}
 	metrictest.PromtoolCheckMetrics(t, metrictest.Text(t, reg))
+}
+
+// The log down while the exporter runs (counted as fetch errors), the
+// exporter restarted while the log is back and growing: the persisted
+// position resumes exactly, so nothing logged meanwhile is missed (with
+// start: latest, a lost position would skip it).
+func TestCTSourceResumesAfterLogOutageAndRestart(t *testing.T) {
+	lab := labtest.Up(t)
+	ctl := ctEnv(t, lab)
+	cfg := labConfig(t, lab, fmt.Sprintf(`ocsp:
+  interval: 1s
+  timeout: 800ms
+  issuers: [%q]
+  sources:
+    - {name: ct-lab, type: ct, url: %q, public_key: %s, origin: %q, start: latest}
+  origins:
+    - {name: origin-2, url: %q, method: POST}
+`, lab.Env["LAB_ISSUER"], ctl["LAB_CT_READ_URL"], ctl["LAB_CT_PUBLIC_KEY"], ctl["LAB_CT_ORIGIN"], lab.Env["LAB_ORIGIN2_URL"]))
+	dir := t.TempDir()
+	start := func() (*exporter.Exporter, *store.Store, *prometheus.Registry) {
+		st := store.Open(dir, promslog.NewNopLogger())
+		exp := exporter.New(promslog.NewNopLogger(), domains.All(promslog.NewNopLogger(), st)...)
+		exp.ApplyConfig(cfg)
+		return exp, st, exporter.NewRegistry(exp)
+	}
+	discovered := func(reg prometheus.Gatherer) float64 {
+		v, _ := value(t, reg, "certstatus_certificates_discovered_total", "source", "ct-lab", "kind", "certificate")
+		return v
+	}
+
+	exp, st, reg := start()
+	eventually(t, 10*time.Second, "first read of the log", func() error {
+		if _, ok := value(t, reg, "certstatus_ct_log_position", "source", "ct-lab"); !ok {
+			return fmt.Errorf("no position yet")
+		}
+		return nil
+	})
+	first := must(t, reg, "certstatus_ct_log_position", "source", "ct-lab")
+	ctIssue(t, lab, 3)
+	eventually(t, 10*time.Second, "3 found", func() error {
+		if v := discovered(reg); v != 3 {
+			return fmt.Errorf("discovered %v", v)
+		}
+		return nil
+	})
+
+	lab.Run(t, "ct", "down")
+	t.Cleanup(func() { lab.Run(t, "ct", "up") })
+	eventually(t, 10*time.Second, "the outage counted", func() error {
+		if v := must(t, reg, "certstatus_ct_log_errors_total", "source", "ct-lab", "reason", "fetch"); v < 1 {
+			return fmt.Errorf("fetch errors %v", v)
+		}
+		if v, _ := value(t, reg, "certstatus_certificate_source_up", "source", "ct-lab"); v != 0 {
+			return fmt.Errorf("source up %v", v)
+		}
+		return nil
+	})
+	exp.Stop()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	lab.Run(t, "ct", "up")
+	ctIssue(t, lab, 4) // logged while the exporter is down
+
+	exp, st, reg = start()
+	t.Cleanup(func() { exp.Stop(); _ = st.Close() })
+	eventually(t, 15*time.Second, "the 4 logged meanwhile found after the restart", func() error {
+		if v := discovered(reg); v != 4 {
+			return fmt.Errorf("discovered %v, want 4", v)
+		}
+		if v := must(t, reg, "certstatus_ct_log_position", "source", "ct-lab"); v != first+14 {
+			return fmt.Errorf("position %v, want %v", v, first+14)
+		}
+		return nil
+	})
+	if v := must(t, reg, "certstatus_ct_log_entries_read_total", "source", "ct-lab"); v != 8 {
+		t.Errorf("read %v entries after the restart, want exactly the 8 new ones", v)
+	}
 }

@@ -105,6 +105,13 @@ start_log() {
     >"$LAB_DIR/log/ct-log.log" 2>&1 &
   echo $! >"$(pidfile ct-log)"
   wait_port "$LAB_CT_PORT" ct-log
+  # A new log takes submissions (without a 500) once it has published its first checkpoint.
+  local i
+  for i in $(seq 100); do
+    [ -s "$CT/storage/checkpoint" ] && return
+    sleep 0.1
+  done
+  die "ct-log published no checkpoint; see $LAB_DIR/log/ct-log.log"
 }
 
 start_read() {

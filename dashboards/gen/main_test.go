@@ -16,6 +16,7 @@ import (
 
 	"github.com/certstatus/certstatus_exporter/exporter"
 	"github.com/certstatus/certstatus_exporter/internal/domains"
+	"github.com/certstatus/certstatus_exporter/store"
 )
 
 // The committed JSON is what the generator writes (go run ./dashboards/gen).
@@ -82,7 +83,8 @@ func allPanels(ps []panel) []panel {
 // exported lists every series name the exporter can expose.
 func exported() map[string]bool {
 	ch := make(chan *prometheus.Desc, 200)
-	exporter.New(nil, domains.All(slog.New(slog.DiscardHandler))...).Describe(ch)
+	exporter.New(nil, domains.All(slog.New(slog.DiscardHandler), nil)...).Describe(ch)
+	(&store.Store{}).Describe(ch)
 	close(ch)
 	fq := regexp.MustCompile(`fqName: "([^"]+)"`)
 	names := map[string]bool{"up": true, "certstatus_exporter_build_info": true}
