@@ -3,6 +3,7 @@ package integration
 import (
 	"bufio"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -216,4 +217,73 @@ func TestCTSourceResumesAfterLogOutageAndRestart(t *testing.T) {
 	if v := must(t, reg, "certstatus_ct_log_entries_read_total", "source", "ct-lab"); v != 8 {
 		t.Errorf("read %v entries after the restart, want exactly the 8 new ones", v)
 	}
+}
+
+// The issue's scenario: 1,000 certificates with precertificates issued at a
+// steady rate through the lab CA and its CT log; one, chosen at random and
+// not revealed before the end, never reaches the CA database (nor gets an
+// OCSP row: seed 002), another gets no OCSP row (seed 000). Sourced from CT
+// alone, both are overdue at every origin within SLA + 2 intervals of their
+// publication, and the other 998 are authoritative: no false positive.
+func TestCT1000WithTwoMissing(t *testing.T) {
+	lab := labtest.Up(t)
+	ctl := ctEnv(t, lab)
+	const (
+		n        = 1000
+		sla      = 30 * time.Second
+		interval = 3 * time.Second
+	)
+	reg := startExporter(t, labConfig(t, lab, fmt.Sprintf(`ocsp:
+  interval: %s
+  timeout: 2s
+  sla: %s
+  issuers: [%q]
+  sources:
+    - {name: ct-lab, type: ct, url: %q, public_key: %s, origin: %q, start: latest}
+  origins:
+    - {name: origin-1, url: %q, method: POST, concurrency: 8}
+    - {name: origin-2, url: %q, method: POST, concurrency: 8}
+`, interval, sla, lab.Env["LAB_ISSUER"], ctl["LAB_CT_READ_URL"], ctl["LAB_CT_PUBLIC_KEY"], ctl["LAB_CT_ORIGIN"],
+		lab.Env["LAB_ORIGIN1_URL"], lab.Env["LAB_ORIGIN2_URL"])))
+	eventually(t, 10*time.Second, "first read of the log", func() error {
+		if _, ok := value(t, reg, "certstatus_ct_log_position", "source", "ct-lab"); !ok {
+			return fmt.Errorf("no position yet")
+		}
+		return nil
+	})
+
+	// Two distinct random places among the 1,000.
+	perm := rand.Perm(n)
+	noDB, noRow := min(perm[0], perm[1]), max(perm[0], perm[1])
+	issue := func(count int, flags ...string) []string {
+		if count == 0 {
+			return nil
+		}
+		return ctIssue(t, lab, count, append([]string{"-rate", "40", "-parallel", "64"}, flags...)...)
+	}
+	issue(noDB)
+	first := issue(1, "-skip-db", "-skip-ocsp")[0] // revealed at the end
+	issue(noRow - noDB - 1)
+	second := issue(1, "-skip-ocsp")[0]
+	issue(n - noRow - 1)
+	last := time.Now()
+
+	eventually(t, time.Until(last.Add(sla))+2*interval+5*time.Second, "2 overdue and 998 authoritative at both origins", func() error {
+		if v := must(t, reg, "certstatus_ocsp_tracked_certificates"); v != n {
+			return fmt.Errorf("tracked %v, want %d", v, n)
+		}
+		for _, o := range []string{"origin-1", "origin-2"} {
+			if err := wantStates(t, reg, o, n-2, 2); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, o := range []string{"origin-1", "origin-2"} {
+		if v := must(t, reg, "certstatus_ocsp_responses_total", "origin", o, "result", "good"); v < n-2 {
+			t.Errorf("%s: %v good answers, want at least %d", o, v, n-2)
+		}
+	}
+	t.Logf("not in the CA database: certificate %d of %d (serial %s); without an OCSP row: %d (serial %s)",
+		noDB+1, n, first, noRow+1, second)
 }
