@@ -282,6 +282,8 @@ func TestLabOutageAndRestartMissNothing(t *testing.T) {
 type tamperer struct {
 	srv        *httptest.Server
 	checkpoint atomic.Pointer[[]byte]
+	// pushback answers this many tile requests with 429 + Retry-After: 1.
+	pushback atomic.Int32
 }
 
 func newTamperer(t *testing.T, c *ctLab) *tamperer {
@@ -295,6 +297,11 @@ func newTamperer(t *testing.T, c *ctLab) *tamperer {
 	tp.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if cp := tp.checkpoint.Load(); cp != nil && r.URL.Path == "/checkpoint" {
 			_, _ = w.Write(*cp)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, "/tile/") && tp.pushback.Add(-1) >= 0 {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "slow down", http.StatusTooManyRequests)
 			return
 		}
 		proxy.ServeHTTP(w, r)
@@ -358,4 +365,32 @@ func TestLabRefusesBadCheckpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkEntries(t, c, got[:20], want, pos.Index)
+}
+
+// A log pushing back (429 + Retry-After) is waited for; one that never stops
+// is counted rate_limited once the call's deadline passes.
+func TestLabBacksOffOnPushback(t *testing.T) {
+	c := upCTLab(t)
+	tp := newTamperer(t, c)
+	l := newLog(t, c.config(t, tp.srv.URL+"/"))
+	want := c.issue(t, 3)
+	tree := waitTree(t, l, 6)
+	pos, err := l.Start(context.Background(), tree, tree.Size-6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp.pushback.Store(2)
+	_, got, err := read(t, l, pos, tree)
+	if err != nil {
+		t.Fatalf("after two 429s: %v", err)
+	}
+	checkEntries(t, c, got, want, pos.Index)
+
+	tp.pushback.Store(1 << 30)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_, err = l.Read(ctx, pos, tree, func(*Entry) error { return nil })
+	if ReasonOf(err) != ReasonRateLimited {
+		t.Fatalf("err %v (%v), want rate_limited", err, ReasonOf(err))
+	}
 }
