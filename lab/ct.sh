@@ -9,7 +9,7 @@
 #   lab/ct.sh start|stop          start or stop only the log (the writer); reads keep working
 #   lab/ct.sh status              one line per part
 #   lab/ct.sh issue [N] [FLAGS]   N certificates like a real CA: precert -> CT -> final cert
-#                                 with the SCT -> CT, CA DB row and signed OCSP row. FLAGS:
+#                                 with the SCT -> CT, CA DB row (+ spool file) and signed OCSP row. FLAGS:
 #                                 --skip-db --skip-ocsp --skip-ct --rate R (certs/s, 0 = fast)
 #   lab/ct.sh submit CERT.pem     add-chain (or add-pre-chain for a precertificate); prints the SCT
 #
@@ -184,5 +184,5 @@ case "${1:-}" in
   issue) shift; ct_issue "$@" ;;
   submit)
     "$TOOLS/labtool" ct-submit "http://127.0.0.1:$LAB_CT_PORT$LOG_PATH/" "$CT/log-pub.pem" "${2:?CERT.pem}" "$LAB_DIR/ca/ca.pem" ;;
-  *) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p'; exit 2 ;;
 esac

@@ -49,7 +49,7 @@ type issuer struct {
 // CA does: precertificate -> add-pre-chain -> final certificate carrying the
 // SCT -> add-chain, then the CA database row and the signed OCSP row. Each
 // step can be skipped to reproduce the incidents (seeds 000-002). Prints one
-// line per certificate: serial (decimal), PEM path, precert and cert SCT
+// line per certificate: serial (decimal), PEM path ("-" if none), precert and cert SCT
 // timestamps in ms (0 when not logged).
 func ctIssue(args []string) error {
 	var o ctIssueOpts
@@ -65,7 +65,7 @@ func ctIssue(args []string) error {
 	fs.StringVar(&o.respKey, "responder-key", "", "OCSP responder key")
 	fs.StringVar(&o.dsn, "dsn", "", "certdb DSN (superuser)")
 	fs.StringVar(&o.out, "out", "", "directory for the final certificates' PEM (the spool); empty: none")
-	fs.BoolVar(&o.skipDB, "skip-db", false, "do not insert the certificate into the CA database")
+	fs.BoolVar(&o.skipDB, "skip-db", false, "do not insert the certificate into the CA database (nor the spool)")
 	fs.BoolVar(&o.skipOCSP, "skip-ocsp", false, "do not insert the OCSP response row")
 	fs.BoolVar(&o.skipCT, "skip-ct", false, "do not submit the precertificate and certificate to CT")
 	if err := fs.Parse(args); err != nil {
@@ -201,8 +201,10 @@ func issueOne(o ctIssueOpts, is *issuer) (string, error) {
 	if err := record(ctx, o, is, final); err != nil {
 		return "", err
 	}
-	path := ""
-	if o.out != "" {
+	path := "-"
+	// The spool is part of the CA's own records: a certificate kept out of
+	// the database is kept out of it too.
+	if o.out != "" && !o.skipDB {
 		path = filepath.Join(o.out, final.SerialNumber.String()+".pem")
 		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: final.Raw}), 0o644); err != nil {
 			return "", err
