@@ -2,8 +2,12 @@ package ct
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
+	"math/big"
 	"testing"
 	"time"
 
@@ -238,5 +242,45 @@ func TestRFC6962StopsWhereCallerStops(t *testing.T) {
 	_, rest, err := readAll(t, l, pos)
 	if err != nil || len(rest) != 30 || rest[0].Index != 20 {
 		t.Fatalf("resume: err %v, %d entries", err, len(rest))
+	}
+}
+
+// A precertificate signed by a precertificate signing CA (RFC 6962 3.1)
+// belongs to the CA that issued the signing CA: its issuer_key_hash is
+// that CA's key, whatever signed it.
+func TestIssuersMatchPrecertFromSigningCA(t *testing.T) {
+	p := testpki.New(t)
+	psc := &x509.Certificate{SerialNumber: big.NewInt(77), Subject: pkix.Name{CommonName: "precert signing CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+		UnknownExtKeyUsage: []asn1.ObjectIdentifier{{1, 3, 6, 1, 4, 1, 11129, 2, 4, 4}}}
+	der, err := x509.CreateCertificate(rand.Reader, psc, p.CA, p.ResponderKey.Public(), p.CAKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pscCert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The precertificate, signed by the signing CA (its key is the responder's here).
+	signed := &testpki.PKI{CA: pscCert, CAKey: p.ResponderKey, ResponderKey: p.ResponderKey}
+	pre := signed.Leaf(t, 5, true)
+
+	f := newFakeRFC6962(t)
+	f.add([][]byte{pre, pscCert.Raw, p.CA.Raw}, true, baseTS)
+	f.add([][]byte{strangerLeaf(t, p, 6, true), p.Stranger.Raw}, true, baseTS+1)
+	_, got, err := readAll(t, newLog(t, f.config()), Position{})
+	if err != nil || len(got) != 2 {
+		t.Fatalf("err %v, %d entries", err, len(got))
+	}
+	issuers := NewIssuers([]*x509.Certificate{p.Stranger, p.CA})
+	if i, ok := issuers.Match(got[0]); !ok || i != 1 {
+		t.Errorf("precertificate from the signing CA: issuer %d, %v; want the CA (1)", i, ok)
+	}
+	if i, ok := issuers.Match(got[1]); !ok || i != 0 {
+		t.Errorf("stranger's precertificate: issuer %d, %v; want the stranger (0)", i, ok)
+	}
+	if s, err := got[0].Serial(); err != nil || s.Int64() != 5 {
+		t.Errorf("serial %v, %v", s, err)
 	}
 }
