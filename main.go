@@ -25,6 +25,7 @@ import (
 	"github.com/certstatus/certstatus_exporter/config"
 	"github.com/certstatus/certstatus_exporter/exporter"
 	"github.com/certstatus/certstatus_exporter/internal/domains"
+	"github.com/certstatus/certstatus_exporter/store"
 )
 
 const name = "certstatus_exporter"
@@ -39,6 +40,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	app.Writer(stdout).ErrorWriter(stderr).UsageWriter(stdout)
 	configFile := app.Flag("config.file", "Path to the configuration file.").Default("certstatus.yml").String()
 	configCheck := app.Flag("config.check", "Validate the configuration file, print what is wrong, and exit.").Bool()
+	storagePath := app.Flag("storage.path", "Directory for state that must survive a restart: tracked certificates and their clocks.").Default("data/").String()
 	webFlags := kingpinflag.AddFlags(app, DefaultListenAddress)
 	logConfig := &promslog.Config{Writer: stderr}
 	promslogflag.AddFlags(app, logConfig)
@@ -66,7 +68,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	exp := exporter.New(logger.With("component", "exporter"), domains.All(logger)...)
+	st := store.Open(*storagePath, logger.With("component", "store"))
+	defer st.Close()
+	exp := exporter.New(logger.With("component", "exporter"), domains.All(logger, st)...)
 	exp.ApplyConfig(cfg)
 	defer exp.Stop()
 
@@ -84,7 +88,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return nil
 	}
 
-	handler, err := exp.Handler(exporter.NewRegistry(exp), reload, logger)
+	handler, err := exp.Handler(exporter.NewRegistry(exp, st), reload, logger)
 	if err != nil {
 		logger.Error("cannot build the HTTP handler", "err", err)
 		return 1

@@ -11,6 +11,7 @@ import (
 
 	"github.com/certstatus/certstatus_exporter/exporter"
 	"github.com/certstatus/certstatus_exporter/internal/domains"
+	"github.com/certstatus/certstatus_exporter/store"
 )
 
 var (
@@ -22,7 +23,8 @@ var (
 func TestReadmeMetricReference(t *testing.T) {
 	code := []string{"certstatus_exporter_build_info"}
 	ch := make(chan *prometheus.Desc, 200)
-	exporter.New(nil, domains.All(slog.New(slog.DiscardHandler))...).Describe(ch)
+	exporter.New(nil, domains.All(slog.New(slog.DiscardHandler), nil)...).Describe(ch)
+	(&store.Store{}).Describe(ch)
 	close(ch)
 	for d := range ch {
 		code = append(code, fqName.FindStringSubmatch(d.String())[1])

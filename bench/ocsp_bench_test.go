@@ -54,7 +54,7 @@ func bulkCerts(b *testing.B, lab *labtest.Lab) ([]canary.IssuedCert, *ocsp.Issue
 		if err := rows.Scan(&raw); err != nil {
 			b.Fatal(err)
 		}
-		c, err := canary.ParseIssued(raw, []*ocsp.Issuer{issuer}, time.Now())
+		c, err := canary.ParseIssued(canary.Found{Raw: raw}, []*ocsp.Issuer{issuer}, time.Now())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -82,7 +82,7 @@ func BenchmarkOCSPChecks(b *testing.B) {
 	// ocsp.GetURL); that is a finding, not a throughput number.
 	client := &ocsp.Client{URL: lab.Env["LAB_ORIGIN1_URL"], Method: http.MethodPost,
 		HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}, Timeout: 5 * time.Second}}
-	due := tr.Due(0, time.Now(), time.Hour)
+	due := tr.Due(0, time.Now(), time.Hour, 24*time.Hour)
 	originPID := readPID(b, filepath.Join(lab.Dir(), "run", "origin-1.pid"))
 
 	var next int64
@@ -145,7 +145,7 @@ func BenchmarkTrackedMemory(b *testing.B) {
 			copy(raw, strconv.Itoa(i))
 			seen.Add(raw)
 			serial := probesSerial(i)
-			tr.Add(canary.IssuedCert{Serial: serial, IssuedAt: now.Add(time.Duration(i)), Kind: canary.KindCertificate})
+			tr.Add(canary.IssuedCert{Serial: serial, PublishedAt: now.Add(time.Duration(i)), Kind: canary.KindCertificate})
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)

@@ -37,12 +37,16 @@ func SourceErrorReasons() []string {
 }
 
 // IssuedCert is a certificate found by a source, reduced to what the canary
-// needs: who issued it, its serial, when, and what it is.
+// needs: who issued it, its serial, when it was published and by which
+// clock, when it expires, and what it is.
 type IssuedCert struct {
-	Issuer   int // index into the configured issuers
-	Serial   *big.Int
-	IssuedAt time.Time
-	Kind     string
+	Issuer      int // index into the configured issuers
+	Serial      *big.Int
+	PublishedAt time.Time
+	Provenance  Provenance
+	NotBefore   time.Time // not a clock; bounds how old a certificate can be
+	NotAfter    time.Time
+	Kind        string
 }
 
 // CertError is a certificate a source could not use, with its reason.
@@ -54,9 +58,12 @@ type CertError struct {
 func (e *CertError) Error() string { return e.Err.Error() }
 func (e *CertError) Unwrap() error { return e.Err }
 
-// ParseIssued reads one certificate (PEM or DER) and finds its issuer.
-// issuedAt, when not zero, overrides notBefore (CAs backdate notBefore).
-func ParseIssued(raw []byte, issuers []*ocsp.Issuer, issuedAt time.Time) (IssuedCert, error) {
+// ParseIssued reads one certificate (PEM or DER) and finds its issuer. Its
+// publication time is the most trustworthy clock known (design.md): the
+// source's own (f.PublishedAt by f.Provenance), an embedded SCT if that is
+// better, else now as first seen. notBefore never is: CAs backdate it.
+func ParseIssued(f Found, issuers []*ocsp.Issuer, now time.Time) (IssuedCert, error) {
+	raw := f.Raw
 	der := raw
 	if block, _ := pem.Decode(raw); block != nil {
 		if block.Type != "CERTIFICATE" {
@@ -68,9 +75,13 @@ func ParseIssued(raw []byte, issuers []*ocsp.Issuer, issuedAt time.Time) (Issued
 	if err != nil {
 		return IssuedCert{}, &CertError{SourceErrUnparseable, err}
 	}
-	ic := IssuedCert{Issuer: -1, Serial: cert.SerialNumber, IssuedAt: cert.NotBefore, Kind: KindCertificate}
-	if !issuedAt.IsZero() {
-		ic.IssuedAt = issuedAt
+	ic := IssuedCert{Issuer: -1, Serial: cert.SerialNumber, NotBefore: cert.NotBefore, NotAfter: cert.NotAfter,
+		Kind: KindCertificate, PublishedAt: now, Provenance: ProvenanceFirstSeen}
+	if !f.PublishedAt.IsZero() && f.Provenance.better(ic.Provenance) {
+		ic.PublishedAt, ic.Provenance = f.PublishedAt, f.Provenance
+	}
+	if sct := earliestSCT(cert); !sct.IsZero() && ProvenanceEmbeddedSCT.better(ic.Provenance) {
+		ic.PublishedAt, ic.Provenance = sct, ProvenanceEmbeddedSCT
 	}
 	for _, ext := range cert.Extensions {
 		if ext.Id.Equal(oidCTPoison) {

@@ -3,6 +3,7 @@ package canary
 import (
 	"context"
 	"encoding/pem"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -21,29 +22,35 @@ func TestParseIssued(t *testing.T) {
 	issuers := []*ocsp.Issuer{stranger, p.issuer}
 	der := p.leafDER(t, 77, false)
 	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	for name, raw := range map[string][]byte{"DER": der, "PEM": pemBytes} {
-		c, err := ParseIssued(raw, issuers, time.Time{})
+		c, err := ParseIssued(Found{Raw: raw}, issuers, now)
 		if err != nil || c.Issuer != 1 || c.Serial.Int64() != 77 || c.Kind != KindCertificate {
 			t.Errorf("%s: %+v, %v; want issuer 1, serial 77, certificate", name, c, err)
 		}
+		// No clock from the source and no SCT: first seen, never notBefore.
+		if !c.PublishedAt.Equal(now) || c.Provenance != ProvenanceFirstSeen {
+			t.Errorf("%s: published %v by %v; want now by first_seen", name, c.PublishedAt, c.Provenance)
+		}
 	}
 	at := time.Date(2026, 11, 24, 1, 2, 3, 0, time.UTC)
-	c, err := ParseIssued(p.leafDER(t, 78, true), issuers, at)
-	if err != nil || c.Kind != KindPrecertificate || !c.IssuedAt.Equal(at) {
-		t.Errorf("precertificate: %+v, %v; want kind precertificate issued at %v", c, err, at)
+	c, err := ParseIssued(Found{Raw: p.leafDER(t, 78, true), PublishedAt: at, Provenance: ProvenanceSourceTime}, issuers, now)
+	if err != nil || c.Kind != KindPrecertificate || !c.PublishedAt.Equal(at) || c.Provenance != ProvenanceSourceTime {
+		t.Errorf("precertificate: %+v, %v; want kind precertificate published at %v by source_issued_at", c, err, at)
 	}
-	if _, err := ParseIssued(der, []*ocsp.Issuer{stranger}, time.Time{}); reasonOf(err) != SourceErrUnknownIssuer {
+	if _, err := ParseIssued(Found{Raw: der}, []*ocsp.Issuer{stranger}, now); reasonOf(err) != SourceErrUnknownIssuer {
 		t.Errorf("unknown issuer: %v", err)
 	}
 	for _, bad := range [][]byte{[]byte("garbage"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte{1}}), nil} {
-		if _, err := ParseIssued(bad, issuers, time.Time{}); reasonOf(err) != SourceErrUnparseable {
+		if _, err := ParseIssued(Found{Raw: bad}, issuers, now); reasonOf(err) != SourceErrUnparseable {
 			t.Errorf("ParseIssued(%q) = %v; want unparseable", bad, err)
 		}
 	}
 }
 
 func reasonOf(err error) string {
-	if ce, ok := err.(*CertError); ok {
+	var ce *CertError
+	if errors.As(err, &ce) {
 		return ce.Reason
 	}
 	return ""

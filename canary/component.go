@@ -3,6 +3,7 @@ package canary
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,13 +15,16 @@ import (
 	"github.com/certstatus/certstatus_exporter/config"
 	"github.com/certstatus/certstatus_exporter/internal/pgconn"
 	"github.com/certstatus/certstatus_exporter/internal/target"
+	"github.com/certstatus/certstatus_exporter/internal/view"
 	"github.com/certstatus/certstatus_exporter/ocsp"
+	"github.com/certstatus/certstatus_exporter/store"
 )
 
 // canary runs one loop per certificate source and one per origin over a
 // shared tracker.
 type canary struct {
 	logger  *slog.Logger
+	persist *persister // nil without a store
 	cfg     config.OCSP
 	issuers []*ocsp.Issuer
 	tracker *Tracker
@@ -38,11 +42,14 @@ type fetcher interface {
 
 type sourceTarget struct {
 	name  string
+	typ   string
 	fetch fetcher
 	seen  *SeenSet
 
 	mu     sync.RWMutex
 	health target.Health
+	newest time.Time // the latest publication time among its certificates
+	mark   time.Time // an incremental source's read position (see marker)
 }
 
 type originTarget struct {
@@ -63,10 +70,11 @@ type originTarget struct {
 	lastAnswer   time.Time
 	passDuration time.Duration
 	stats        OriginStats
+	statsAt      time.Time // zero until stats are known
 }
 
 // newCanary builds the canary for cfg; nil when no origin is configured.
-func newCanary(cfg *config.Config, m *metrics, logger *slog.Logger) (*canary, error) {
+func newCanary(cfg *config.Config, m *metrics, st *store.Store, logger *slog.Logger) (*canary, error) {
 	o := cfg.OCSP
 	if len(o.Origins) == 0 {
 		return nil, nil
@@ -80,14 +88,23 @@ func newCanary(cfg *config.Config, m *metrics, logger *slog.Logger) (*canary, er
 		c.issuers = append(c.issuers, is)
 	}
 	for _, s := range o.Sources {
-		st := &sourceTarget{name: s.Name, seen: NewSeenSet(o.MaxTracked), health: newHealth()}
-		if s.Type == config.SourceSQL {
-			st.fetch = NewSQLSource(s, o.Timeout.D())
-		} else {
-			st.fetch = NewDirSource(s.Path)
+		src := &sourceTarget{name: s.Name, typ: s.Type, seen: NewSeenSet(o.MaxTracked), health: newHealth()}
+		switch s.Type {
+		case config.SourceSQL:
+			src.fetch = NewSQLSource(s, o.Timeout.D(), st, time.Now().Add(-o.TrackFor.D()))
+		case config.SourceCT:
+			cs, err := NewCTSource(s, o.IssuerCerts, o.Timeout.D(), m.ct, st)
+			if err != nil {
+				return nil, fmt.Errorf("source %s: %w", s.Name, err)
+			}
+			src.fetch = cs
+		default:
+			src.fetch = NewDirSource(s.Path)
 		}
-		c.sources = append(c.sources, st)
+		c.sources = append(c.sources, src)
 	}
+	// A CA has a handful of responder certificates; 64 is plenty.
+	responders := ocsp.NewResponderCache(64)
 	for i, og := range o.Origins {
 		transport := &http.Transport{
 			DialContext:           (&net.Dialer{Timeout: og.Timeout.D()}).DialContext,
@@ -99,7 +116,7 @@ func newCanary(cfg *config.Config, m *metrics, logger *slog.Logger) (*canary, er
 		}
 		c.origins = append(c.origins, &originTarget{
 			idx: i, name: og.Name, cdn: og.CDN, conc: og.Concurrency, timeout: og.Timeout.D(),
-			client: &ocsp.Client{URL: og.URL, Host: og.Host, Method: og.Method,
+			client: &ocsp.Client{URL: og.URL, Host: og.Host, Method: og.Method, Responders: responders,
 				HTTP: &http.Client{Transport: transport, Timeout: og.Timeout.D(),
 					// An OCSP answer is the origin's own; a redirect is an error.
 					CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}},
@@ -116,12 +133,34 @@ func newCanary(cfg *config.Config, m *metrics, logger *slog.Logger) (*canary, er
 		sources = append(sources, s.Name)
 	}
 	m.initLabels(origins, sources)
+	if st.Persistent() {
+		c.persist = &persister{st: st, issuers: c.issuers, origins: origins}
+		loaded, skipped := c.persist.load(c.tracker)
+		logger.Info("tracked certificates restored from the store", "restored", loaded, "skipped", skipped)
+	}
+	c.initialStats()
 	return c, nil
+}
+
+// initialStats gives each origin its counts from what was restored, so the
+// states and clocks from before a restart are served before the first pass.
+func (c *canary) initialStats() {
+	now := time.Now()
+	for _, o := range c.origins {
+		var trans []Transition
+		o.stats, trans = c.tracker.Stats(o.idx, now, c.cfg.SLA.D(), c.compareWith(o))
+		o.statsAt = now
+		// Certificates that went overdue while the exporter was down.
+		logTransitions(c.logger.With("probe", probeOCSP, "origin", o.name), trans)
+	}
 }
 
 // Start implements exporter.Component.
 func (c *canary) Start(ctx context.Context, wg *sync.WaitGroup) {
 	logger := c.logger
+	if c.persist != nil {
+		c.persist.run(ctx, wg, c.tracker, logger)
+	}
 	interval := c.cfg.Interval.D()
 	for _, s := range c.sources {
 		l := logger.With("probe", probeSource, "source", s.name)
@@ -146,53 +185,83 @@ func (c *canary) close() {
 func (c *canary) pollSource(ctx context.Context, s *sourceTarget, logger *slog.Logger) {
 	start := time.Now()
 	found, err := s.fetch.Fetch(ctx)
-	if err != nil && target.Cancelled(ctx) {
-		return
+	// A read we cut short (reload, shutdown) says nothing about the source;
+	// what it returned was read all the same (and marked read): use it.
+	if !(err != nil && target.Cancelled(ctx)) {
+		c.recordSource(s, start, err, logger)
 	}
+	if m, ok := s.fetch.(marker); ok {
+		s.mu.Lock()
+		s.mark = m.Mark()
+		s.mu.Unlock()
+	}
+	c.tracker.Expire(start, c.cfg.TrackFor.D())
+	for _, f := range found {
+		c.take(s, f, start, logger)
+	}
+}
+
+func (c *canary) recordSource(s *sourceTarget, start time.Time, err error, logger *slog.Logger) {
 	s.mu.Lock()
 	wasUp := s.health.Up || !s.health.Probed
 	s.health.Record(start, err)
 	s.mu.Unlock()
-	if err != nil {
-		c.m.sourceErrors.WithLabelValues(s.name, SourceErrFetch).Inc()
-		if wasUp {
-			logger.Warn("certificate source failed", "reason", pgconn.Reason(err), "err", config.Scrub(err.Error()))
-		}
+	if err == nil {
 		return
 	}
-	cutoff := start.Add(-c.cfg.TrackFor.D())
-	c.tracker.Expire(cutoff)
-	for _, f := range found {
-		// Each distinct certificate is parsed, counted and logged once.
-		if !s.seen.Add(f.Raw) {
-			continue
+	c.m.sourceErrors.WithLabelValues(s.name, SourceErrFetch).Inc()
+	if wasUp {
+		logger.Warn("certificate source failed", "reason", pgconn.Reason(err), "err", config.Scrub(err.Error()))
+	}
+}
+
+// take parses, counts and tracks one certificate a source returned. Each
+// distinct certificate is parsed, counted and logged once.
+func (c *canary) take(s *sourceTarget, f Found, now time.Time, logger *slog.Logger) {
+	if f.Unreadable {
+		c.m.sourceErrors.WithLabelValues(s.name, SourceErrUnparseable).Inc()
+		logger.Warn("certificate skipped", "id", f.ID, "reason", SourceErrUnparseable, "err", "unreadable")
+		return
+	}
+	if !s.seen.Add(f.Raw) {
+		return
+	}
+	ic, err := ParseIssued(f, c.issuers, now)
+	if err != nil {
+		reason := SourceErrUnparseable
+		var ce *CertError
+		if errors.As(err, &ce) {
+			reason = ce.Reason
 		}
-		ic, err := ParseIssued(f.Raw, c.issuers, f.IssuedAt)
-		if err != nil {
-			reason := SourceErrUnparseable
-			var ce *CertError
-			if errors.As(err, &ce) {
-				reason = ce.Reason
-			}
-			c.m.sourceErrors.WithLabelValues(s.name, reason).Inc()
-			logger.Warn("certificate skipped", "id", f.ID, "reason", reason, "err", err)
-			continue
-		}
-		if ic.IssuedAt.Before(cutoff) {
-			continue
-		}
-		c.m.discovered.WithLabelValues(s.name, ic.Kind).Inc()
-		added, evicted := c.tracker.Add(ic)
-		c.m.evicted.Add(float64(evicted))
-		if added {
-			logger.Debug("tracking certificate", "serial", ic.Serial.Text(16), "kind", ic.Kind, "issued_at", ic.IssuedAt)
-		}
+		c.m.sourceErrors.WithLabelValues(s.name, reason).Inc()
+		logger.Warn("certificate skipped", "id", f.ID, "reason", reason, "err", err)
+		return
+	}
+	if ic.NotAfter.Before(now) {
+		return // expired: no status answer is owed
+	}
+	c.m.discovered.WithLabelValues(s.name, ic.Kind).Inc()
+	s.mu.Lock()
+	if ic.PublishedAt.After(s.newest) {
+		s.newest = ic.PublishedAt
+	}
+	s.mu.Unlock()
+	added, ev := c.tracker.Add(ic)
+	c.m.evicted.Add(float64(ev.Resolved + ev.Unresolved))
+	c.m.evictedUnresolved.Add(float64(ev.Unresolved))
+	if ev.Unresolved > 0 {
+		logger.Error("max_tracked reached: certificates not yet authoritative everywhere were dropped; raise ocsp.max_tracked",
+			"dropped", ev.Unresolved)
+	}
+	if added {
+		logger.Debug("tracking certificate", "serial", ic.Serial.Text(16), "kind", ic.Kind,
+			"published_at", ic.PublishedAt, "provenance", ic.Provenance)
 	}
 }
 
 func (c *canary) checkOrigin(ctx context.Context, o *originTarget, logger *slog.Logger) {
 	now := time.Now()
-	due := c.tracker.Due(o.idx, now, c.cfg.RecheckInterval.D())
+	due := c.tracker.Due(o.idx, now, c.cfg.RecheckInterval.D(), c.cfg.TrackFor.D())
 	sem := make(chan struct{}, o.conc)
 	var wg sync.WaitGroup
 	for _, d := range due {
@@ -217,10 +286,11 @@ func (c *canary) checkOrigin(ctx context.Context, o *originTarget, logger *slog.
 		}()
 	}
 	wg.Wait()
-	stats := c.tracker.Stats(o.idx, time.Now(), c.cfg.SLA.D(), c.compareWith(o))
+	stats, transitions := c.tracker.Stats(o.idx, time.Now(), c.cfg.SLA.D(), c.compareWith(o))
+	logTransitions(logger, transitions)
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.stats, o.lastPass, o.passDuration = stats, now, time.Since(now)
+	o.stats, o.statsAt, o.lastPass, o.passDuration = stats, time.Now(), now, time.Since(now)
 }
 
 func (c *canary) compareWith(o *originTarget) []int {
@@ -256,6 +326,9 @@ func (c *canary) Collect(ch chan<- prometheus.Metric) {
 		col.Collect(ch)
 	}
 	ch <- target.Gauge(ocspTracked, float64(c.tracker.Len()))
+	if c.persist != nil {
+		ch <- target.Gauge(ocspUnpersisted, float64(c.tracker.Unpersisted()))
+	}
 	for _, s := range c.sources {
 		s.mu.RLock()
 		if s.health.Probed {
@@ -263,10 +336,13 @@ func (c *canary) Collect(ch chan<- prometheus.Metric) {
 		}
 		s.health.Collect(ch, probeSource, s.name)
 		s.mu.RUnlock()
+		if cs, ok := s.fetch.(*CTSource); ok {
+			cs.collect(ch)
+		}
 	}
 	for _, o := range c.origins {
 		o.mu.RLock()
-		if !o.lastPass.IsZero() {
+		if !o.statsAt.IsZero() {
 			st := o.stats
 			for i, n := range []int{st.Pending, st.Authoritative, st.Overdue} {
 				ch <- target.Gauge(ocspCertificates, float64(n), o.name, certStates()[i])
@@ -286,5 +362,30 @@ func (c *canary) Collect(ch chan<- prometheus.Metric) {
 			ch <- target.BoolGauge(ocspOriginUp, o.up, o.name)
 		}
 		o.mu.RUnlock()
+	}
+}
+
+const maxTransitionLines = 100
+
+// logTransitions writes one line per certificate that became overdue at
+// this origin or recovered: what log-based alerting (Loki) keys on.
+// At most maxTransitionLines per pass: a 58,000-certificate incident
+// (seed 002) must not write 58,000 lines per origin at once; the rest is one
+// count line, and the incident view lists them all.
+func logTransitions(logger *slog.Logger, ts []Transition) {
+	if n := len(ts) - maxTransitionLines; n > 0 {
+		logger.Warn("more certificates changed overdue state this pass than are logged one by one; see /status",
+			"not_logged", n, "logged", maxTransitionLines)
+		ts = ts[:maxTransitionLines]
+	}
+	for _, t := range ts {
+		// Spelled as on /status and in the API, so a serial found in one greps in the others.
+		args := []any{"serial", view.SerialHex(t.Serial), "kind", t.Kind, "result", t.Result.String(),
+			"age", t.Age.Round(time.Second).String()}
+		if t.Recovered {
+			logger.Info("certificate authoritative again", args...)
+		} else {
+			logger.Warn("certificate overdue: no authoritative answer within the SLA", args...)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/certstatus/certstatus_exporter/exporter"
 	"github.com/certstatus/certstatus_exporter/internal/pgconn"
 	"github.com/certstatus/certstatus_exporter/internal/target"
+	"github.com/certstatus/certstatus_exporter/store"
 )
 
 // Domain is the OCSP canary domain of the exporter. Its counters live as long
@@ -21,10 +22,14 @@ import (
 type Domain struct {
 	logger *slog.Logger
 	m      *metrics
+	store  *store.Store // nil: nothing persisted
 }
 
-// NewDomain returns the canary domain.
-func NewDomain(logger *slog.Logger) *Domain { return &Domain{logger: logger, m: newMetrics()} }
+// NewDomain returns the canary domain; st persists what it tracks (nil
+// for none).
+func NewDomain(logger *slog.Logger, st *store.Store) *Domain {
+	return &Domain{logger: logger, m: newMetrics(), store: st}
+}
 
 // Name implements exporter.Domain.
 func (d *Domain) Name() string { return "ocsp" }
@@ -46,14 +51,18 @@ func (d *Domain) Build(cfg *config.Config, prev exporter.Component) (exporter.Co
 	}
 	if old != nil {
 		d.m.forget(removedNames(old.cfg, cfg.OCSP))
+		if old.persist != nil {
+			_ = old.persist.flush(old.tracker) // the new canary starts from it
+		}
 	}
-	c, err := newCanary(cfg, d.m, d.logger)
+	c, err := newCanary(cfg, d.m, d.store, d.logger)
 	if err != nil {
 		return nil, fmt.Errorf("OCSP canary: %w", err)
 	}
 	if c == nil {
 		return nil, nil // no origins configured
 	}
+	c.adoptCTPositions(old)
 	return c, nil
 }
 

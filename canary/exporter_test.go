@@ -51,7 +51,7 @@ func TestHungOriginStallsNothingAndBadCertsAreCounted(t *testing.T) {
 
 func startExporter(t *testing.T, cfg *config.Config) (*exporter.Exporter, *prometheus.Registry) {
 	logger := promslog.NewNopLogger()
-	exp := exporter.New(logger, NewDomain(logger))
+	exp := exporter.New(logger, NewDomain(logger, nil))
 	exp.ApplyConfig(cfg)
 	t.Cleanup(exp.Stop)
 	return exp, exporter.NewRegistry(exp)

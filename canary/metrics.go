@@ -16,6 +16,7 @@ var (
 	ocspEarliestNext = target.Desc("ocsp_earliest_next_update_timestamp_seconds", "Earliest nextUpdate among this origin's latest authoritative answers.", "origin")
 	ocspLatestNext   = target.Desc("ocsp_latest_next_update_timestamp_seconds", "Latest nextUpdate among this origin's latest authoritative answers.", "origin")
 	ocspCDNDisagree  = target.Desc("ocsp_cdn_disagreements", "Certificates the CDN answers worse than an origin does (kind status) or with an older thisUpdate (kind this_update).", "origin", "kind")
+	ocspUnpersisted  = target.Desc("ocsp_unpersisted_changes", "Tracked-certificate changes not yet written to the store.")
 	ocspTracked      = target.Desc("ocsp_tracked_certificates", "Certificates the canary tracks.")
 	sourceUp         = target.Desc("certificate_source_up", "Whether the last read of this certificate source succeeded.", "source")
 )
@@ -30,10 +31,14 @@ type metrics struct {
 	discovered      *prometheus.CounterVec
 	sourceErrors    *prometheus.CounterVec
 	evicted         prometheus.Counter
+	// evictedUnresolved: dropped while some origin was not authoritative.
+	evictedUnresolved prometheus.Counter
+	ct                *ctMetrics
 }
 
 func newMetrics() *metrics {
 	return &metrics{
+		ct: newCTMetrics(),
 		responses: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: target.Namespace, Name: "ocsp_responses_total",
 			Help: "OCSP checks by origin and result."}, []string{"origin", "result"}),
 		cacheableErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: target.Namespace, Name: "ocsp_cacheable_error_responses_total",
@@ -50,11 +55,14 @@ func newMetrics() *metrics {
 			Help: "Certificates or reads this source could not use, by reason."}, []string{"source", "reason"}),
 		evicted: prometheus.NewCounter(prometheus.CounterOpts{Namespace: target.Namespace, Name: "ocsp_evicted_certificates_total",
 			Help: "Tracked certificates dropped, oldest first, because max_tracked was reached."}),
+		evictedUnresolved: prometheus.NewCounter(prometheus.CounterOpts{Namespace: target.Namespace, Name: "ocsp_evicted_unresolved_certificates_total",
+			Help: "Certificates dropped for max_tracked while some origin was not yet authoritative for them."}),
 	}
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.responses, m.cacheableErrors, m.duration, m.timeToAuth, m.discovered, m.sourceErrors, m.evicted}
+	return append([]prometheus.Collector{m.responses, m.cacheableErrors, m.duration, m.timeToAuth, m.discovered,
+		m.sourceErrors, m.evicted, m.evictedUnresolved}, m.ct.collectors()...)
 }
 
 // initLabels creates every series of the configured targets at zero, so
@@ -63,6 +71,11 @@ func (m *metrics) initLabels(origins, sources []string) {
 	for _, o := range origins {
 		for _, r := range ocsp.Results() {
 			m.responses.WithLabelValues(o, r.String())
+			// Every non-authoritative result, so increase() sees the first
+			// cacheable error answer (seed 004's CDN case).
+			if !r.Authoritative() && r != ocsp.ResultTransportError && r != ocsp.ResultTimeout {
+				m.cacheableErrors.WithLabelValues(o, r.String())
+			}
 		}
 		m.duration.WithLabelValues(o)
 		m.timeToAuth.WithLabelValues(o)
@@ -90,6 +103,7 @@ func (m *metrics) forget(origins, sources []string) {
 		l := prometheus.Labels{"source": s}
 		m.discovered.DeletePartialMatch(l)
 		m.sourceErrors.DeletePartialMatch(l)
+		m.ct.forget(s)
 	}
 }
 
@@ -98,8 +112,9 @@ func certStates() []string { return []string{"pending", "authoritative", "overdu
 
 func describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{ocspCertificates, ocspOriginUp, ocspOldestThis, ocspNewestThis,
-		ocspEarliestNext, ocspLatestNext, ocspCDNDisagree, ocspTracked, sourceUp} {
+		ocspEarliestNext, ocspLatestNext, ocspCDNDisagree, ocspTracked, ocspUnpersisted, sourceUp} {
 		ch <- d
 	}
 	target.DescribeHealth(ch)
+	describeCT(ch)
 }

@@ -1,6 +1,7 @@
 package canary
 
 import (
+	"log/slog"
 	"testing"
 
 	"github.com/certstatus/certstatus_exporter/internal/testpki"
@@ -21,3 +22,5 @@ func newTestPKI(t testing.TB) *testPKI {
 	}
 	return &testPKI{PKI: p, issuer: is}
 }
+
+var quiet = slog.New(slog.DiscardHandler)

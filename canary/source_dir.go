@@ -29,8 +29,10 @@ func NewDirSource(path string) *DirSource {
 }
 
 // Fetch returns the files that are new or changed since the last call, each
-// with its modification time as the issuance time: a spool file is written
-// when the CA issues.
+// with its modification time as the publication time: a spool file is
+// written when the CA issues. Out of time, it returns what it read with the
+// error: those files are marked seen, so the caller must use them, and the
+// next call goes on from there.
 func (d *DirSource) Fetch(ctx context.Context) ([]Found, error) {
 	entries, err := os.ReadDir(d.path)
 	if err != nil {
@@ -56,10 +58,11 @@ func (d *DirSource) Fetch(ctx context.Context) ([]Found, error) {
 		raw, err := readFileLimited(filepath.Join(d.path, e.Name()))
 		d.seen[e.Name()] = info.ModTime()
 		if err != nil {
-			out = append(out, Found{ID: e.Name()}) // counted as unparseable
+			// Counted once per modification: each unreadable file by name.
+			out = append(out, Found{ID: e.Name(), Unreadable: true})
 			continue
 		}
-		out = append(out, Found{Raw: raw, IssuedAt: info.ModTime(), ID: e.Name()})
+		out = append(out, Found{Raw: raw, PublishedAt: info.ModTime(), Provenance: ProvenanceSpoolMTime, ID: e.Name()})
 	}
 	for name := range d.seen {
 		if !present[name] {

@@ -1,23 +1,29 @@
 package canary
 
 import (
-	"container/heap"
+	"cmp"
 	"math/big"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/certstatus/certstatus_exporter/ocsp"
 )
 
-// Tracker holds every just-issued certificate being watched and, per origin,
-// what that origin last said about it. Memory is bounded: at most max
-// certificates, the oldest by issuance evicted first. Safe for concurrent use.
+// Tracker holds every certificate being watched and, per origin, what that
+// origin last said about it. A certificate not authoritative at some origin
+// stays until it is, or until it expires: a violation is never forgotten
+// (seed 000 lasted 14 days). track_for only ends the rechecking of
+// certificates authoritative everywhere. Memory is bounded by max: resolved
+// certificates are evicted first, oldest first. Safe for concurrent use.
 type Tracker struct {
-	mu       sync.Mutex
-	certs    map[certKey]*tracked
-	byIssued issuedHeap
-	origins  int
-	max      int
+	mu      sync.Mutex
+	certs   map[certKey]*tracked
+	origins int
+	max     int
+	// Changes not yet persisted; see persist.go.
+	dirty map[certKey]struct{}
+	gone  map[certKey]struct{}
 }
 
 type certKey struct {
@@ -27,55 +33,126 @@ type certKey struct {
 
 // tracked is one certificate. Times are Unix nanoseconds to keep it small.
 type tracked struct {
-	key      certKey
-	issuedAt int64
-	origins  []originState
+	key         certKey
+	kind        string
+	provenance  Provenance
+	publishedAt int64
+	notAfter    int64 // 0: unknown
+	origins     []originState
 }
 
 type originState struct {
 	lastCheck  int64
+	since      int64 // when the current result began
 	firstAuth  int64 // 0 until the first good or revoked answer
 	thisUpdate int64
 	nextUpdate int64
 	result     ocsp.Result // ResultNone before the first answer
+	overdue    bool        // last seen overdue here (for the transition log)
 }
 
 func (s originState) authoritative() bool { return s.result.Authoritative() }
 
+// resolved: authoritative at every origin.
+func (c *tracked) resolved() bool {
+	for _, s := range c.origins {
+		if !s.authoritative() {
+			return false
+		}
+	}
+	return true
+}
+
 // NewTracker tracks at most max certificates for the given number of origins.
 func NewTracker(origins, max int) *Tracker {
-	return &Tracker{certs: map[certKey]*tracked{}, origins: origins, max: max}
+	return &Tracker{certs: map[certKey]*tracked{}, origins: origins, max: max,
+		dirty: map[certKey]struct{}{}, gone: map[certKey]struct{}{}}
 }
 
-// Add starts tracking c (added is false if it already was) and says how many
-// of the oldest were evicted to make room.
-func (t *Tracker) Add(c IssuedCert) (added bool, evicted int) {
-	key := certKey{c.Issuer, string(c.Serial.Bytes())}
+func keyOf(issuer int, serial *big.Int) certKey { return certKey{issuer, string(serial.Bytes())} }
+
+// Evictions counts certificates dropped for room: resolved ones cost
+// nothing; unresolved ones leave the exporter blind to a violation.
+type Evictions struct{ Resolved, Unresolved int }
+
+// Add starts tracking c; added is false if it already was. A known
+// certificate takes c's publication time when c's clock is more
+// trustworthy (a CT entry after the spool saw it, say).
+func (t *Tracker) Add(c IssuedCert) (added bool, ev Evictions) {
+	key := keyOf(c.Issuer, c.Serial)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if _, ok := t.certs[key]; ok {
-		return false, 0
+	if tc, ok := t.certs[key]; ok {
+		if c.Provenance.better(tc.provenance) {
+			tc.provenance, tc.publishedAt = c.Provenance, c.PublishedAt.UnixNano()
+			t.dirty[key] = struct{}{}
+		}
+		return false, Evictions{}
 	}
-	tc := &tracked{key: key, issuedAt: c.IssuedAt.UnixNano(), origins: make([]originState, t.origins)}
+	tc := &tracked{key: key, kind: c.Kind, provenance: c.Provenance, publishedAt: c.PublishedAt.UnixNano(),
+		origins: make([]originState, t.origins)}
+	if !c.NotAfter.IsZero() {
+		tc.notAfter = c.NotAfter.UnixNano()
+	}
 	t.certs[key] = tc
-	heap.Push(&t.byIssued, tc)
-	for len(t.certs) > t.max {
-		old := heap.Pop(&t.byIssued).(*tracked)
-		delete(t.certs, old.key)
-		evicted++
+	t.dirty[key] = struct{}{}
+	delete(t.gone, key)
+	if len(t.certs) > t.max {
+		ev = t.evict()
 	}
-	return true, evicted
+	return true, ev
 }
 
-// Expire stops tracking certificates issued before cutoff.
-func (t *Tracker) Expire(cutoff time.Time) int {
+// evict makes room for a batch of additions at once (1% of max), so a full
+// tracker does not scan everything on every Add: resolved certificates
+// oldest first, then, only if that is not enough, unresolved ones.
+func (t *Tracker) evict() Evictions {
+	want := len(t.certs) - t.max + max(t.max/100, 1) - 1
+	var resolved, unresolved []*tracked
+	for _, c := range t.certs {
+		if c.resolved() {
+			resolved = append(resolved, c)
+		} else {
+			unresolved = append(unresolved, c)
+		}
+	}
+	var ev Evictions
+	for _, group := range [][]*tracked{resolved, unresolved} {
+		slices.SortFunc(group, func(a, b *tracked) int { return cmp.Compare(a.publishedAt, b.publishedAt) })
+		for _, c := range group {
+			if want == 0 {
+				return ev
+			}
+			t.remove(c.key)
+			want--
+			if c.resolved() {
+				ev.Resolved++
+			} else {
+				ev.Unresolved++
+			}
+		}
+	}
+	return ev
+}
+
+func (t *Tracker) remove(key certKey) {
+	delete(t.certs, key)
+	delete(t.dirty, key)
+	t.gone[key] = struct{}{}
+}
+
+// Expire stops tracking certificates that expired, and those published
+// before now-trackFor that every origin answers authoritatively.
+func (t *Tracker) Expire(now time.Time, trackFor time.Duration) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	n := 0
-	for len(t.byIssued) > 0 && t.byIssued[0].issuedAt < cutoff.UnixNano() {
-		old := heap.Pop(&t.byIssued).(*tracked)
-		delete(t.certs, old.key)
-		n++
+	cutoff, n := now.Add(-trackFor).UnixNano(), 0
+	for key, c := range t.certs {
+		expired := c.notAfter != 0 && c.notAfter < now.UnixNano()
+		if expired || (c.publishedAt < cutoff && c.resolved()) {
+			t.remove(key)
+			n++
+		}
 	}
 	return n
 }
@@ -89,40 +166,57 @@ func (t *Tracker) Len() int {
 
 // Due is a certificate an origin should be asked about now.
 type Due struct {
-	Issuer   int
-	Serial   *big.Int
-	IssuedAt time.Time
+	Issuer      int
+	Serial      *big.Int
+	PublishedAt time.Time
+	answered    bool
 }
 
 // Due lists what origin o should be asked now: every certificate not yet
-// authoritative there, and authoritative ones last asked recheck ago.
-func (t *Tracker) Due(o int, now time.Time, recheck time.Duration) []Due {
+// authoritative there, never-answered ones first, then authoritative ones
+// last asked recheck ago and published within trackFor.
+func (t *Tracker) Due(o int, now time.Time, recheck, trackFor time.Duration) []Due {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []Due
-	limit := now.Add(-recheck).UnixNano()
+	limit, cutoff := now.Add(-recheck).UnixNano(), now.Add(-trackFor).UnixNano()
 	for _, c := range t.certs {
 		s := c.origins[o]
-		if s.authoritative() && s.lastCheck > limit {
+		if s.authoritative() && (s.lastCheck > limit || c.publishedAt < cutoff) {
 			continue
 		}
-		out = append(out, Due{Issuer: c.key.issuer, Serial: new(big.Int).SetBytes([]byte(c.key.serial)), IssuedAt: time.Unix(0, c.issuedAt)})
+		out = append(out, Due{Issuer: c.key.issuer, Serial: new(big.Int).SetBytes([]byte(c.key.serial)),
+			PublishedAt: time.Unix(0, c.publishedAt), answered: s.result != ocsp.ResultNone})
 	}
+	slices.SortStableFunc(out, func(a, b Due) int {
+		if a.answered != b.answered {
+			if !a.answered {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
 	return out
 }
 
 // Record stores origin o's answer about a certificate. It returns how long
-// after issuance the first authoritative answer came (ok=false otherwise).
+// after publication the first authoritative answer came (first=false
+// otherwise).
 func (t *Tracker) Record(o int, d Due, res ocsp.Outcome, at time.Time) (timeToAuth time.Duration, first bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	c, ok := t.certs[certKey{d.Issuer, string(d.Serial.Bytes())}]
+	key := keyOf(d.Issuer, d.Serial)
+	c, ok := t.certs[key]
 	if !ok {
 		return 0, false // expired or evicted meanwhile
 	}
 	s := &c.origins[o]
 	s.lastCheck = at.UnixNano()
-	s.result = res.Result
+	if res.Result != s.result {
+		s.result, s.since = res.Result, at.UnixNano()
+		t.dirty[key] = struct{}{}
+	}
 	if !res.Result.Authoritative() {
 		return 0, false
 	}
@@ -131,7 +225,8 @@ func (t *Tracker) Record(o int, d Due, res ocsp.Outcome, at time.Time) (timeToAu
 		return 0, false
 	}
 	s.firstAuth = at.UnixNano()
-	return max(at.Sub(time.Unix(0, c.issuedAt)), 0), true
+	t.dirty[key] = struct{}{}
+	return max(at.Sub(time.Unix(0, c.publishedAt)), 0), true
 }
 
 // OriginStats summarises one origin's view of all tracked certificates.
@@ -144,17 +239,30 @@ type OriginStats struct {
 	CDNWorseStatus, CDNOlderThisUpdate int
 }
 
-// Stats computes origin o's summary. sla: a certificate older than this
-// without an authoritative answer here is overdue. compareWith, for a CDN,
-// lists the origins whose answers it should match.
-func (t *Tracker) Stats(o int, now time.Time, sla time.Duration, compareWith []int) OriginStats {
+// Transition is a certificate that became overdue at an origin, or
+// recovered from it: one log line each.
+type Transition struct {
+	Serial    *big.Int
+	Kind      string
+	Result    ocsp.Result
+	Age       time.Duration // since publication
+	Recovered bool
+}
+
+// Stats computes origin o's summary and the overdue transitions since the
+// last call. sla: a certificate published longer ago than this without an
+// authoritative answer here is overdue. compareWith, for a CDN, lists the
+// origins whose answers it should match.
+func (t *Tracker) Stats(o int, now time.Time, sla time.Duration, compareWith []int) (OriginStats, []Transition) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var st OriginStats
+	var trans []Transition
 	deadline := now.Add(-sla).UnixNano()
 	var oldest, newest, earliestNext, latestNext int64
-	for _, c := range t.certs {
-		s := c.origins[o]
+	for key, c := range t.certs {
+		s := &c.origins[o]
+		overdue := !s.authoritative() && c.publishedAt < deadline
 		switch {
 		case s.authoritative():
 			st.Authoritative++
@@ -166,45 +274,46 @@ func (t *Tracker) Stats(o int, now time.Time, sla time.Duration, compareWith []i
 				earliestNext = s.nextUpdate
 			}
 			latestNext = max(latestNext, s.nextUpdate)
-		case c.issuedAt < deadline:
+		case overdue:
 			st.Overdue++
 		default:
 			st.Pending++
 		}
-		for _, other := range compareWith {
-			os := c.origins[other]
-			if !os.authoritative() {
-				continue
-			}
-			if !s.authoritative() && s.result != 0 {
-				st.CDNWorseStatus++
-				break
-			}
-			if s.authoritative() && s.thisUpdate < os.thisUpdate {
-				st.CDNOlderThisUpdate++
-				break
-			}
+		if overdue != s.overdue {
+			s.overdue = overdue
+			t.dirty[key] = struct{}{}
+			trans = append(trans, Transition{Serial: new(big.Int).SetBytes([]byte(key.serial)), Kind: c.kind,
+				Result: s.result, Age: now.Sub(time.Unix(0, c.publishedAt)), Recovered: !overdue})
 		}
+		compareCDN(&st, c, *s, compareWith)
 	}
 	if oldest != 0 {
 		st.OldestThisUpdate, st.NewestThisUpdate = time.Unix(0, oldest), time.Unix(0, newest)
 		st.EarliestNextUpdate, st.LatestNextUpdate = time.Unix(0, earliestNext), time.Unix(0, latestNext)
 	}
-	return st
+	return st, trans
 }
 
-// issuedHeap orders tracked certificates by issuance, oldest first.
-type issuedHeap []*tracked
+func compareCDN(st *OriginStats, c *tracked, s originState, compareWith []int) {
+	for _, other := range compareWith {
+		os := c.origins[other]
+		if !os.authoritative() {
+			continue
+		}
+		if !s.authoritative() && s.result != ocsp.ResultNone {
+			st.CDNWorseStatus++
+			return
+		}
+		if s.authoritative() && s.thisUpdate < os.thisUpdate {
+			st.CDNOlderThisUpdate++
+			return
+		}
+	}
+}
 
-func (h issuedHeap) Len() int           { return len(h) }
-func (h issuedHeap) Less(i, j int) bool { return h[i].issuedAt < h[j].issuedAt }
-func (h issuedHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *issuedHeap) Push(x any)        { *h = append(*h, x.(*tracked)) }
-func (h *issuedHeap) Pop() any {
-	old := *h
-	n := len(old)
-	tc := old[n-1]
-	old[n-1] = nil
-	*h = old[:n-1]
-	return tc
+// Unpersisted counts changes not yet written to the store.
+func (t *Tracker) Unpersisted() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.dirty) + len(t.gone)
 }

@@ -85,12 +85,21 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// runBinary starts the real binary with a config file and waits until ready.
+// runBinary starts the real binary with a config file and its own storage
+// directory, and waits until ready.
 func runBinary(t *testing.T, configPath string) *running {
+	t.Helper()
+	return runBinaryStorage(t, configPath, t.TempDir())
+}
+
+// runBinaryStorage starts the binary on a given storage directory (to
+// restart it on the same state).
+func runBinaryStorage(t *testing.T, configPath, storage string) *running {
 	t.Helper()
 	addr := freeAddr(t)
 	logs := &syncBuffer{}
-	cmd := exec.Command(buildBinary(t), "--config.file="+configPath, "--web.listen-address="+addr, "--log.level=debug")
+	cmd := exec.Command(buildBinary(t), "--config.file="+configPath, "--web.listen-address="+addr,
+		"--log.level=debug", "--storage.path="+storage)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

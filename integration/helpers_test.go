@@ -37,7 +37,7 @@ func labConfig(t *testing.T, lab *labtest.Lab, extra string) *config.Config {
 // startExporter runs an exporter in-process with a fresh registry.
 func startExporter(t *testing.T, cfg *config.Config) *prometheus.Registry {
 	t.Helper()
-	exp := exporter.New(promslog.NewNopLogger(), domains.All(promslog.NewNopLogger())...)
+	exp := exporter.New(promslog.NewNopLogger(), domains.All(promslog.NewNopLogger(), nil)...)
 	exp.ApplyConfig(cfg)
 	t.Cleanup(exp.Stop)
 	return exporter.NewRegistry(exp)

@@ -10,6 +10,7 @@
 #   lab/lab.sh status             one line per part
 #   lab/lab.sh issue [N]          issue N certificates with signed OCSP rows
 #   lab/lab.sh issue-norow [N]    issue N certificates into certdb WITHOUT OCSP rows
+#   lab/lab.sh issue-backdated [N] [ROW]  like issue, notBefore backdated 1 h (as Let's Encrypt); ROW=0: no OCSP row
 #   lab/lab.sh precert DIR        write a precertificate (CT poison) into DIR; no DB row
 #   lab/lab.sh bulk N             N certificates with OCSP rows straight into certdb (benchmarks)
 #   lab/lab.sh psql NODE [args]   psql as superuser on primary|replica-N
@@ -264,6 +265,7 @@ EOF
 {"signing": {"default": {"expiry": "2160h"},
   "profiles": {
     "server": {"expiry": "2160h", "usages": ["digital signature", "key encipherment", "server auth"]},
+    "backdated": {"expiry": "2160h", "backdate": "1h", "usages": ["digital signature", "key encipherment", "server auth"]},
     "ocsp": {"expiry": "2160h", "usages": ["digital signature", "ocsp signing"]}}}}
 EOF
   cat >"$d/responder-csr.json" <<'EOF'
@@ -438,6 +440,7 @@ wait_node_streaming() {
 
 cmd_down() {
   local o node i
+  LAB_DIR="$LAB_DIR" bash "$REPO/lab/crl.sh" down || true # the CRL path (lab/crl.sh), if it was started
   for o in origin-1 origin-2; do
     if origin_running "$o"; then kill "$(cat "$LAB_DIR/run/$o.pid")" 2>/dev/null || true; fi
     rm -f "$LAB_DIR/run/$o.pid"
@@ -506,12 +509,12 @@ cmd_status() {
 # issue_one NAME WITH_ROW: a certificate through cfssl into certdb (and the spool),
 # then, with WITH_ROW=1, its OCSP response signed by the delegated responder.
 issue_one() {
-  local name=$1 with_row=$2 d="$LAB_DIR/ca" out="$LAB_DIR/issued"
+  local name=$1 with_row=$2 profile=${3:-server} d="$LAB_DIR/ca" out="$LAB_DIR/issued"
   local csr tmp
   tmp=$(mktemp -d)
   csr="{\"CN\":\"$name\",\"hosts\":[\"$name\"],\"key\":{\"algo\":\"ecdsa\",\"size\":256}}"
   (cd "$tmp" && echo "$csr" | "$CFSSL" gencert -loglevel 5 -ca "$d/ca.pem" -ca-key "$d/ca-key.pem" \
-    -config "$d/config.json" -profile server -db-config "$d/db-primary.json" - | "$CFSSLJSON" -bare leaf)
+    -config "$d/config.json" -profile "$profile" -db-config "$d/db-primary.json" - | "$CFSSLJSON" -bare leaf)
   # cfssl leaves issued_at empty; the sql source reads it as the issuance time.
   local serial aki
   serial=$(cert_serial "$tmp/leaf.pem")
@@ -536,10 +539,10 @@ issue_one() {
 cert_serial() { "$TOOLS/labtool" serial "$1"; }
 
 cmd_issue() {
-  local n=${1:-1} with_row=$2 i
+  local n=${1:-1} with_row=$2 profile=${3:-server} i
   [ -f "$LAB_DIR/lab.env" ] || die "lab is not up (run: lab/lab.sh up)"
   for i in $(seq "$n"); do
-    issue_one "cert-$(date +%s%N).lab.example" "$with_row"
+    issue_one "cert-$(date +%s%N).lab.example" "$with_row" "$profile"
   done
 }
 
@@ -550,6 +553,7 @@ case "${1:-}" in
   status) cmd_status ;;
   issue) cmd_issue "${2:-1}" 1 ;;
   issue-norow) cmd_issue "${2:-1}" 0 ;;
+  issue-backdated) cmd_issue "${2:-1}" "${3:-1}" backdated ;;
   psql) shift; node=${1:?node}; shift; psql_su "$node" -d certdb "$@" ;;
   stop) as_pg "$PG_BIN/pg_ctl" -D "$LAB_DIR/${2:?node}" -m fast -w stop >/dev/null ;;
   start) pg_start "${2:?node}" ;;
@@ -576,5 +580,6 @@ case "${1:-}" in
   bulk)
     "$TOOLS/labtool" bulk "${2:?N}" "postgres://postgres@127.0.0.1:$(port_of primary)/certdb?sslmode=disable" \
       "$LAB_DIR/ca/ca.pem" "$LAB_DIR/ca/ca-key.pem" "$LAB_DIR/ca/responder.pem" "$LAB_DIR/ca/responder-key.pem" ;;
+  ct) shift; exec bash "$REPO/lab/ct.sh" "$@" ;; # the CT log (lab/ct.sh)
   *) sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -1,0 +1,214 @@
+package canary
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/certstatus/certstatus_exporter/ocsp"
+	"github.com/certstatus/certstatus_exporter/store"
+)
+
+// Tracked certificates are persisted in one bucket, keyed by the issuer's
+// key hash and the serial (not by config position: issuers and origins may
+// be reordered or renamed between runs), so that a restart, an upgrade or
+// kill -9 keeps every clock and every origin's answer.
+const (
+	certBucket    = "ocsp_certificates"
+	recordVersion = 1
+	// flushInterval bounds what a crash can lose: at most this much of
+	// answers; the next pass asks again.
+	flushInterval = 2 * time.Second
+)
+
+// persister writes the tracker's changes in batches and loads them back.
+type persister struct {
+	st      *store.Store
+	issuers []*ocsp.Issuer
+	origins []string
+}
+
+func (p *persister) storeKey(k certKey) string {
+	return string(p.issuers[k.issuer].KeyHash) + k.serial
+}
+
+// encode: version, kind, provenance, publishedAt, notAfter, then per origin
+// its name and state. A hand-rolled fixed layout rather than gob or JSON:
+// a million of these are read at start, and each is ~60 bytes per origin.
+func (p *persister) encode(c *tracked) []byte {
+	b := make([]byte, 0, 20+len(c.origins)*56)
+	kind := byte(0)
+	if c.kind == KindPrecertificate {
+		kind = 1
+	}
+	b = append(b, recordVersion, kind, byte(c.provenance))
+	b = binary.BigEndian.AppendUint64(b, uint64(c.publishedAt))
+	b = binary.BigEndian.AppendUint64(b, uint64(c.notAfter))
+	b = append(b, byte(len(c.origins)))
+	for i, s := range c.origins {
+		b = append(b, byte(len(p.origins[i])))
+		b = append(b, p.origins[i]...)
+		flags := byte(0)
+		if s.overdue {
+			flags = 1
+		}
+		b = append(b, byte(s.result), flags)
+		for _, v := range []int64{s.since, s.firstAuth, s.thisUpdate, s.nextUpdate, s.lastCheck} {
+			b = binary.BigEndian.AppendUint64(b, uint64(v))
+		}
+	}
+	return b
+}
+
+var errRecord = errors.New("malformed record")
+
+// decode restores a record for the configured origins; origins no longer
+// configured are dropped, new ones start with no answer.
+func (p *persister) decode(key certKey, v []byte) (*tracked, error) {
+	r := reader{b: v}
+	if r.byte() != recordVersion {
+		return nil, errRecord
+	}
+	c := &tracked{key: key, kind: KindCertificate, origins: make([]originState, len(p.origins))}
+	if r.byte() == 1 {
+		c.kind = KindPrecertificate
+	}
+	c.provenance = Provenance(r.byte())
+	c.publishedAt, c.notAfter = r.int64(), r.int64()
+	for n := int(r.byte()); n > 0 && r.err == nil; n-- {
+		name := string(r.bytes(int(r.byte())))
+		var s originState
+		s.result, s.overdue = ocsp.Result(r.byte()), r.byte() == 1
+		s.since, s.firstAuth, s.thisUpdate, s.nextUpdate, s.lastCheck = r.int64(), r.int64(), r.int64(), r.int64(), r.int64()
+		for i, o := range p.origins {
+			if o == name {
+				c.origins[i] = s
+			}
+		}
+	}
+	if r.err != nil || c.provenance >= provenanceCount {
+		return nil, errRecord
+	}
+	return c, nil
+}
+
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) bytes(n int) []byte {
+	if r.err != nil || len(r.b) < n {
+		r.err = errRecord
+		return nil
+	}
+	out := r.b[:n]
+	r.b = r.b[n:]
+	return out
+}
+
+func (r *reader) byte() byte {
+	if b := r.bytes(1); b != nil {
+		return b[0]
+	}
+	return 0
+}
+
+func (r *reader) int64() int64 {
+	if b := r.bytes(8); b != nil {
+		return int64(binary.BigEndian.Uint64(b))
+	}
+	return 0
+}
+
+// load fills t from the store; records of issuers no longer configured, or
+// that cannot be read, are skipped (and counted).
+func (p *persister) load(t *Tracker) (loaded, skipped int) {
+	byHash := map[string]int{}
+	for i, is := range p.issuers {
+		byHash[string(is.KeyHash)] = i
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_ = p.st.Load(certBucket, func(k, v []byte) error {
+		if len(k) < 20 {
+			skipped++
+			return nil
+		}
+		idx, ok := byHash[string(k[:20])]
+		if !ok {
+			skipped++
+			return nil
+		}
+		c, err := p.decode(certKey{idx, string(k[20:])}, v)
+		if err != nil {
+			skipped++
+			return nil
+		}
+		t.certs[c.key] = c
+		loaded++
+		return nil
+	})
+	return loaded, skipped
+}
+
+// flush writes what changed since the last flush in one transaction. On
+// failure the changes stay marked and are written next time.
+func (p *persister) flush(t *Tracker) error {
+	t.mu.Lock()
+	batch := store.Batch{Bucket: certBucket, Put: make(map[string][]byte, len(t.dirty))}
+	for k := range t.dirty {
+		if c, ok := t.certs[k]; ok {
+			batch.Put[p.storeKey(k)] = p.encode(c)
+		}
+	}
+	for k := range t.gone {
+		batch.Delete = append(batch.Delete, p.storeKey(k))
+	}
+	dirty, gone := t.dirty, t.gone
+	t.dirty, t.gone = map[certKey]struct{}{}, map[certKey]struct{}{}
+	t.mu.Unlock()
+	if len(batch.Put) == 0 && len(batch.Delete) == 0 {
+		return nil
+	}
+	if err := p.st.Write(batch); err != nil {
+		t.mu.Lock()
+		for k := range dirty {
+			if _, again := t.gone[k]; !again {
+				t.dirty[k] = struct{}{}
+			}
+		}
+		for k := range gone {
+			if _, back := t.certs[k]; !back {
+				t.gone[k] = struct{}{}
+			}
+		}
+		t.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// run flushes every flushInterval until ctx ends, then once more.
+func (p *persister) run(ctx context.Context, wg *sync.WaitGroup, t *Tracker, logger *slog.Logger) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(flushInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				if err := p.flush(t); err != nil {
+					logger.Error("cannot persist tracked certificates", "err", err)
+				}
+				return
+			case <-tick.C:
+				_ = p.flush(t) // the store counts and logs failures
+			}
+		}
+	}()
+}

@@ -1,0 +1,76 @@
+package canary
+
+import (
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/certstatus/certstatus_exporter/ocsp"
+	"github.com/certstatus/certstatus_exporter/store"
+)
+
+// What a tracker knows survives a restart: clocks, provenance, every
+// origin's answer and since when, the overdue mark; origins are matched by
+// name, so a reordered or extended configuration keeps them.
+func TestPersistRoundTrip(t *testing.T) {
+	p := newTestPKI(t)
+	dir := t.TempDir()
+	st := store.Open(dir, quiet)
+	pe := &persister{st: st, issuers: []*ocsp.Issuer{p.issuer}, origins: []string{"origin-1", "cdn"}}
+	tr := NewTracker(2, 10)
+	pub := t0.Add(-time.Hour)
+	tr.Add(IssuedCert{Serial: big.NewInt(7), PublishedAt: pub, Provenance: ProvenanceCTLog, Kind: KindPrecertificate, NotAfter: t0.Add(90 * day)})
+	tr.Add(issued(8, t0))
+	tr.Record(0, Due{Serial: big.NewInt(7)}, ocsp.Outcome{Result: ocsp.ResultUnauthorized}, t0)
+	tr.Record(1, Due{Serial: big.NewInt(7)}, good(t0), t0)
+	before, _ := tr.Stats(0, t0, 15*time.Minute, nil) // marks 7 overdue at origin-1
+	if err := pe.flush(tr); err != nil {
+		t.Fatal(err)
+	}
+	tr.Record(0, Due{Serial: big.NewInt(8)}, good(t0), t0) // after the flush: lost by a crash
+	st.Close()
+
+	st = store.Open(dir, quiet)
+	defer st.Close()
+	pe2 := &persister{st: st, issuers: []*ocsp.Issuer{p.issuer}, origins: []string{"cdn", "origin-2", "origin-1"}}
+	tr2 := NewTracker(3, 10)
+	if loaded, skipped := pe2.load(tr2); loaded != 2 || skipped != 0 {
+		t.Fatalf("loaded %d skipped %d, want 2, 0", loaded, skipped)
+	}
+	c := tr2.certs[keyOf(0, big.NewInt(7))]
+	if c == nil || c.kind != KindPrecertificate || c.provenance != ProvenanceCTLog || c.publishedAt != pub.UnixNano() {
+		t.Fatalf("restored %+v", c)
+	}
+	o1, cdn, o2 := c.origins[2], c.origins[0], c.origins[1]
+	if o1.result != ocsp.ResultUnauthorized || !o1.overdue || o1.since != t0.UnixNano() {
+		t.Errorf("origin-1 state %+v; want unauthorized, overdue, since t0", o1)
+	}
+	if cdn.result != ocsp.ResultGood || cdn.firstAuth != t0.UnixNano() || o2.result != ocsp.ResultNone {
+		t.Errorf("cdn %+v, origin-2 %+v", cdn, o2)
+	}
+	after, trans := tr2.Stats(2, t0, 15*time.Minute, nil)
+	if after.Overdue != before.Overdue || after.Pending != before.Pending || len(trans) != 0 {
+		t.Errorf("stats after restart %+v (transitions %v), before %+v", after, trans, before)
+	}
+	// An issuer no longer configured: its certificates are skipped.
+	other := newTestPKI(t)
+	pe3 := &persister{st: st, issuers: []*ocsp.Issuer{other.issuer}, origins: []string{"cdn"}}
+	if loaded, skipped := pe3.load(NewTracker(1, 10)); loaded != 0 || skipped != 2 {
+		t.Errorf("foreign issuer: loaded %d skipped %d", loaded, skipped)
+	}
+}
+
+func TestDecodeRefusesDamage(t *testing.T) {
+	pe := &persister{origins: []string{"o"}}
+	tr := NewTracker(1, 1)
+	tr.Add(issued(1, t0))
+	rec := pe.encode(tr.certs[keyOf(0, big.NewInt(1))])
+	for n := 0; n < len(rec); n++ {
+		if _, err := pe.decode(certKey{}, rec[:n]); err == nil {
+			t.Fatalf("a record cut to %d of %d bytes was accepted", n, len(rec))
+		}
+	}
+	if _, err := pe.decode(certKey{}, rec); err != nil {
+		t.Fatal(err)
+	}
+}
