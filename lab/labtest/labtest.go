@@ -132,7 +132,13 @@ func (l *Lab) ServerVersion(t testing.TB) int {
 
 // Topology is the lab's LAB_TOPOLOGY: extra nodes beside the slotless pair.
 // The test lab has them all unless LAB_TOPOLOGY says otherwise.
-func Topology() string { return setting("LAB_TOPOLOGY", "all") }
+// An empty LAB_TOPOLOGY (set) means the pair only.
+func Topology() string {
+	if v, ok := os.LookupEnv("LAB_TOPOLOGY"); ok {
+		return v
+	}
+	return "all"
+}
 
 // Has says whether the lab has an extra topology (slot, archive, cascade, sync).
 func (l *Lab) Has(topology string) bool {
