@@ -296,15 +296,22 @@ write_db_configs() {
 origin_running() { [ -f "$LAB_DIR/run/$1.pid" ] && kill -0 "$(cat "$LAB_DIR/run/$1.pid")" 2>/dev/null; }
 
 start_origin() { # start_origin origin-N replica-N
-  local origin=$1 replica=$2
+  local origin=$1 replica=$2 try i
   origin_running "$origin" && return
-  nohup "$CFSSL" ocspserve -loglevel 1 -address 127.0.0.1 -port "$(port_of "$origin")" \
-    -db-config "$LAB_DIR/ca/db-$replica.json" >"$LAB_DIR/log/$origin.log" 2>&1 &
-  echo $! >"$LAB_DIR/run/$origin.pid"
-  local i
-  for i in $(seq 50); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$(port_of "$origin")") 2>/dev/null && return
-    sleep 0.1
+  # As for PostgreSQL (pg_start_dir): a client socket in TIME-WAIT may hold
+  # the port for up to a minute, so a failed bind is retried.
+  for try in $(seq 35); do
+    nohup "$CFSSL" ocspserve -loglevel 1 -address 127.0.0.1 -port "$(port_of "$origin")" \
+      -db-config "$LAB_DIR/ca/db-$replica.json" >"$LAB_DIR/log/$origin.log" 2>&1 &
+    echo $! >"$LAB_DIR/run/$origin.pid"
+    for i in $(seq 50); do
+      origin_running "$origin" || break
+      (exec 3<>"/dev/tcp/127.0.0.1/$(port_of "$origin")") 2>/dev/null && return
+      sleep 0.1
+    done
+    grep -q 'address already in use' "$LAB_DIR/log/$origin.log" || break
+    log "$origin: port busy, retrying"
+    sleep 2
   done
   die "$origin did not start; see $LAB_DIR/log/$origin.log"
 }
