@@ -242,3 +242,40 @@ func TestReplicationUnsupportedVersion(t *testing.T) {
 		t.Error("replica-old has lag metrics although its version is unsupported")
 	}
 }
+
+// A role without pg_read_all_stats sees pg_stat_wal_receiver's pid but NULL
+// status: the exporter says the receiver runs and leaves "streaming" out,
+// never 0 (which would page CertstatusReplicaNotStreaming).
+func TestReplicationHiddenReceiverStatusIsNotNotStreaming(t *testing.T) {
+	lab := labtest.Up(t)
+	lab.SQL(t, "primary", `DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'nostats') THEN
+    CREATE ROLE nostats LOGIN PASSWORD 'monitor-lab-secret' IN ROLE pg_read_all_settings;
+    GRANT EXECUTE ON FUNCTION pg_ls_waldir() TO nostats;
+  END IF;
+END $$`)
+	eventually(t, 10*time.Second, "role replicated to replica-1", func() error {
+		if n := lab.SQL(t, "replica-1", "SELECT count(*) FROM pg_roles WHERE rolname = 'nostats'"); n != "1" {
+			return fmt.Errorf("nostats not on replica-1 yet")
+		}
+		return nil
+	})
+	cfg := topologyConfig(t, lab, labReplica{name: "replica-1"})
+	cfg.Replicas[0].DSN = strings.Replace(cfg.Replicas[0].DSN, "monitor@", "nostats@", 1)
+	reg := startExporter(t, cfg)
+	eventually(t, 10*time.Second, "replica-1 probed as nostats", func() error {
+		if v, _ := value(t, reg, "certstatus_replica_up", "replica", "replica-1"); v != 1 {
+			return fmt.Errorf("up %v", v)
+		}
+		if v, _ := value(t, reg, "certstatus_replica_wal_receiver_running", "replica", "replica-1"); v != 1 {
+			return fmt.Errorf("receiver_running %v", v)
+		}
+		return nil
+	})
+	if v, ok := value(t, reg, "certstatus_replica_wal_receiver_streaming", "replica", "replica-1"); ok {
+		t.Errorf("streaming = %v for a role that cannot see the status, want absent", v)
+	}
+	if s := lab.SQL(t, "replica-1", "SET ROLE nostats; SELECT coalesce(status, 'NULL') FROM pg_stat_wal_receiver"); s != "NULL" {
+		t.Errorf("nostats sees status %q; the test needs it hidden", s)
+	}
+}
