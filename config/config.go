@@ -53,9 +53,11 @@ type OCSP struct {
 	// RecheckInterval is how often an authoritative certificate is asked again.
 	RecheckInterval Duration `yaml:"recheck_interval"`
 	MaxTracked      int      `yaml:"max_tracked"`
-	Issuers         []string `yaml:"issuers"`
-	Sources         []Source `yaml:"sources"`
-	Origins         []Origin `yaml:"origins"`
+	// ComplianceInterval is how often each origin gets the compliance probes.
+	ComplianceInterval Duration `yaml:"compliance_interval"`
+	Issuers            []string `yaml:"issuers"`
+	Sources            []Source `yaml:"sources"`
+	Origins            []Origin `yaml:"origins"`
 
 	// IssuerCerts are the CA certificates read from Issuers during validation.
 	IssuerCerts []*x509.Certificate `yaml:"-"`
@@ -87,6 +89,8 @@ type Origin struct {
 	Concurrency int      `yaml:"concurrency"`
 	// CDN marks the public URL; its answers are compared with the origins'.
 	CDN bool `yaml:"cdn"`
+	// Compliance: false turns the compliance probes off here (nil: on).
+	Compliance *bool `yaml:"compliance"`
 }
 
 // Defaults, applied by Load before validation.
@@ -115,6 +119,7 @@ func (c *Config) applyDefaults() {
 	setDefault(&o.Timeout, min(DefaultOCSPTimeout, o.Interval.D()))
 	setDefault(&o.TrackFor, DefaultTrackFor)
 	setDefault(&o.RecheckInterval, DefaultRecheckInterval)
+	o.applyComplianceDefaults()
 	if o.MaxTracked == 0 {
 		o.MaxTracked = DefaultMaxTracked
 	}

@@ -135,6 +135,7 @@ func (v *validator) ocsp(o *OCSP) []*x509.Certificate {
 	if o.MaxTracked < 1 {
 		v.add("ocsp.max_tracked", "max_tracked must be at least 1")
 	}
+	v.compliance(o)
 	var issuers []*x509.Certificate
 	for i, path := range o.Issuers {
 		certs, err := readIssuers(path)
