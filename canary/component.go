@@ -30,7 +30,8 @@ type canary struct {
 	sources []*sourceTarget
 	origins []*originTarget
 	// nonCDN are the indexes of the origins a CDN is compared with.
-	nonCDN []int
+	nonCDN     []int
+	compliance *compliance
 }
 
 type fetcher interface {
@@ -119,6 +120,7 @@ func newCanary(cfg *config.Config, m *metrics, st *store.Store, logger *slog.Log
 		sources = append(sources, s.Name)
 	}
 	m.initLabels(origins, sources)
+	c.compliance = newCompliance(o, c.issuers, c.tracker, m.compliance)
 	if st.Persistent() {
 		c.persist = &persister{st: st, issuers: c.issuers, origins: origins}
 		loaded, skipped := c.persist.load(c.tracker)
@@ -154,6 +156,7 @@ func (c *canary) Start(ctx context.Context, wg *sync.WaitGroup) {
 		// A pass may use the whole interval; each request has its own timeout.
 		target.Every(ctx, wg, interval, interval, l, func(ctx context.Context) { c.checkOrigin(ctx, o, l) })
 	}
+	c.compliance.start(ctx, wg, logger)
 }
 
 func (c *canary) close() {
@@ -163,6 +166,7 @@ func (c *canary) close() {
 	for _, o := range c.origins {
 		o.client.HTTP.CloseIdleConnections()
 	}
+	c.compliance.close()
 }
 
 func (c *canary) pollSource(ctx context.Context, s *sourceTarget, logger *slog.Logger) {
@@ -328,6 +332,7 @@ func (c *canary) Collect(ch chan<- prometheus.Metric) {
 		}
 		o.mu.RUnlock()
 	}
+	c.compliance.collect(ch)
 }
 
 // logTransitions writes one line per certificate that became overdue at
