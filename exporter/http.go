@@ -48,6 +48,7 @@ func (e *Exporter) Handler(reg *prometheus.Registry, reload Reloader, logger *sl
 		fmt.Fprintln(w, "Reloaded")
 	})
 	mux.HandleFunc("/status", e.serveStatus)
+	handlePprof(mux)
 	landing, err := web.NewLandingPage(web.LandingConfig{
 		Name:        "certstatus_exporter",
 		Description: "Is every certificate status answer authoritative and fresh? Replication lag, WAL headroom and OCSP canaries.",
@@ -56,7 +57,11 @@ func (e *Exporter) Handler(reg *prometheus.Registry, reload Reloader, logger *sl
 			{Address: "metrics", Text: "Metrics"},
 			{Address: "status", Text: "Status of every probe target"},
 			{Address: "-/healthy", Text: "Health"},
+			{Address: pprofPath, Text: "Profiles", Description: "the Go runtime's pprof profiles (heap, CPU, goroutines)"},
 		},
+		// The toolkit's own profiling links include a 60 s CPU profile; the
+		// index above links every profile instead.
+		Profiling: "false",
 	})
 	if err != nil {
 		return nil, err
