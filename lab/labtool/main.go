@@ -4,6 +4,8 @@
 //	labtool precert CA.pem CA-KEY.pem OUT.pem    a precertificate (CT poison) from the lab CA
 //	labtool bulk N DSN CA.pem CA-KEY.pem RESP.pem RESP-KEY.pem
 //	                                             N certificates with signed OCSP rows, straight into certdb
+//	labtool ossl-index DSN OUT                   an openssl index.txt of every certificate in certdb
+//	labtool bridge tcp:127.0.0.1:P unix:SOCK     forward connections (both ways round)
 package main
 
 import (
@@ -26,8 +28,12 @@ func run(args []string) int {
 		if n, err = strconv.Atoi(args[1]); err == nil {
 			err = bulk(n, args[2], args[3], args[4], args[5], args[6])
 		}
+	case len(args) == 3 && args[0] == "ossl-index":
+		err = osslIndex(args[1], args[2])
+	case len(args) == 3 && args[0] == "bridge":
+		err = bridge(args[1], args[2])
 	default:
-		fmt.Fprintln(os.Stderr, "usage: labtool serial CERT | precert CA KEY OUT | bulk N DSN CA KEY RESP RESPKEY")
+		fmt.Fprintln(os.Stderr, "usage: labtool serial CERT | precert CA KEY OUT | bulk N DSN CA KEY RESP RESPKEY | ossl-index DSN OUT | bridge FROM TO")
 		return 2
 	}
 	if err != nil {

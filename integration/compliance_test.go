@@ -1,0 +1,100 @@
+package integration
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/certstatus/certstatus_exporter/canary"
+	"github.com/certstatus/certstatus_exporter/lab/labtest"
+)
+
+// The compliance probes against two real responders: cfssl ocspserve (the
+// lab's origins, GET and POST) and openssl's own `openssl ocsp -index`
+// over the same inventory. 1000 certificates make it all but certain that
+// some request holds "//" (about 0.5% do), so those checks ask about a
+// certificate the responder answers good for.
+func TestComplianceAgainstCfsslAndOpenSSL(t *testing.T) {
+	lab := labtest.Up(t)
+	lab.Run(t, "bulk", "1000")
+	opensslURL := lab.OpenSSLResponder(t)
+	e := lab.Env
+	reg := startExporter(t, labConfig(t, lab, fmt.Sprintf(`ocsp:
+  interval: 2s
+  timeout: 1s
+  compliance_interval: 10s
+  issuers: [%q]
+  sources:
+    - name: certdb
+      type: sql
+      dsn: %q
+      password_file: %s
+      query: "SELECT pem, issued_at FROM certificates"
+  origins:
+    - {name: origin-1, url: %q, method: GET}
+    - {name: origin-2, url: %q, method: POST}
+    - {name: openssl, url: %q, method: POST, concurrency: 1}
+`, e["LAB_ISSUER"], e["LAB_PRIMARY_DSN"], e["LAB_PASSWORD_FILE"], e["LAB_ORIGIN1_URL"], e["LAB_ORIGIN2_URL"], opensslURL)))
+	origins := []string{"origin-1", "origin-2", "openssl"}
+
+	// Every check has run at every responder once certificates are known
+	// good there (the first round, before any answer, skips sha256_certid).
+	eventually(t, 2*time.Minute, "every check ran at every responder", func() error {
+		for _, o := range origins {
+			for _, chk := range canary.Checks() {
+				if _, ok := value(t, reg, "certstatus_ocsp_compliance_passed", "origin", o, "check", chk.String()); !ok {
+					return fmt.Errorf("%s: %s has not run", o, chk)
+				}
+			}
+		}
+		return nil
+	})
+	results := lastResults(t, reg)
+	var table strings.Builder
+	for _, o := range origins {
+		for _, chk := range canary.Checks() {
+			passed := must(t, reg, "certstatus_ocsp_compliance_passed", "origin", o, "check", chk.String())
+			fmt.Fprintf(&table, "%-9s %-21s %-18s passed=%v\n", o, chk, results[o+"/"+chk.String()], passed)
+		}
+	}
+	t.Logf("compliance results:\n%s", table.String())
+
+	// BR 4.9.10: no responder says good for a serial never issued.
+	for _, o := range origins {
+		for _, chk := range []string{"unissued_serial_get", "unissued_serial_post"} {
+			if r := results[o+"/"+chk]; r == "good" || r == "" {
+				t.Errorf("%s %s: %q, want a non-good answer", o, chk, r)
+			}
+		}
+	}
+	// openssl implements RFC 6960 CertIDs of any hash: the check can pass.
+	if r := results["openssl/sha256_certid"]; r != "good" {
+		t.Errorf("openssl sha256_certid: %q, want good", r)
+	}
+}
+
+// lastResults maps origin/check to the result of its last answer.
+func lastResults(t *testing.T, reg prometheus.Gatherer) map[string]string {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, mf := range mfs {
+		if mf.GetName() != "certstatus_ocsp_compliance_last_result" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			l := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				l[lp.GetName()] = lp.GetValue()
+			}
+			out[l["origin"]+"/"+l["check"]] = l["result"]
+		}
+	}
+	return out
+}
