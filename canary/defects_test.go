@@ -125,3 +125,24 @@ func TestProvenanceUpgradeAndTransitions(t *testing.T) {
 		t.Errorf("transitions %v, %v, %v; want overdue once, then recovered once", tr2, tr3, tr4)
 	}
 }
+
+// The mark of an incremental query: the page's previous distinct time, so
+// the rows sharing its last time are read again rather than lost.
+func TestSQLSourceAdvance(t *testing.T) {
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	for _, tc := range []struct {
+		times []time.Time
+		want  time.Time
+	}{
+		{[]time.Time{at(1), at(1), at(2), at(3), at(3)}, at(2)},
+		{[]time.Time{at(5), at(5)}, at(5)}, // one time only: move past it
+		{nil, at(0)},                       // nothing read: stay
+		{[]time.Time{at(0)}, at(0)},        // never backwards
+	} {
+		s := &SQLSource{mark: at(0)}
+		s.advance(tc.times)
+		if !s.mark.Equal(tc.want) {
+			t.Errorf("advance(%v) = %v, want %v", tc.times, s.mark, tc.want)
+		}
+	}
+}

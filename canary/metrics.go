@@ -33,11 +33,13 @@ type metrics struct {
 	evicted         prometheus.Counter
 	// evictedUnresolved: dropped while some origin was not authoritative.
 	evictedUnresolved prometheus.Counter
+	ct                *ctMetrics
 	compliance        *complianceMetrics
 }
 
 func newMetrics() *metrics {
 	return &metrics{
+		ct:         newCTMetrics(),
 		compliance: newComplianceMetrics(),
 		responses: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: target.Namespace, Name: "ocsp_responses_total",
 			Help: "OCSP checks by origin and result."}, []string{"origin", "result"}),
@@ -61,8 +63,9 @@ func newMetrics() *metrics {
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return append([]prometheus.Collector{m.responses, m.cacheableErrors, m.duration, m.timeToAuth, m.discovered, m.sourceErrors, m.evicted, m.evictedUnresolved},
-		m.compliance.collectors()...)
+	cols := append([]prometheus.Collector{m.responses, m.cacheableErrors, m.duration, m.timeToAuth, m.discovered,
+		m.sourceErrors, m.evicted, m.evictedUnresolved}, m.ct.collectors()...)
+	return append(cols, m.compliance.collectors()...)
 }
 
 // initLabels creates every series of the configured targets at zero, so
@@ -104,6 +107,7 @@ func (m *metrics) forget(origins, sources []string) {
 		l := prometheus.Labels{"source": s}
 		m.discovered.DeletePartialMatch(l)
 		m.sourceErrors.DeletePartialMatch(l)
+		m.ct.forget(s)
 	}
 }
 
@@ -116,5 +120,6 @@ func describe(ch chan<- *prometheus.Desc) {
 		ch <- d
 	}
 	target.DescribeHealth(ch)
+	describeCT(ch)
 	describeCompliance(ch)
 }

@@ -3,12 +3,14 @@ package canary
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/certstatus/certstatus_exporter/config"
 	"github.com/certstatus/certstatus_exporter/internal/pgconn"
+	"github.com/certstatus/certstatus_exporter/store"
 )
 
 // Found is a raw certificate from a source, with its publication time and
@@ -23,36 +25,82 @@ type Found struct {
 	Unreadable bool
 }
 
+// positionBucket holds each source's read position, by source name.
+const positionBucket = "source_positions"
+
 // SQLSource runs a query whose first column is a certificate (PEM or DER,
 // text or bytea) and whose optional second column is its issuance time.
+//
+// A query that takes $1 is incremental: $1 is the high-water mark, the
+// latest issuance time already read (persisted, so a restart resumes), and
+// the query returns only what is newer, e.g.
+//
+//	SELECT pem, issued_at FROM certificates WHERE issued_at > $1 ORDER BY issued_at LIMIT 10000
+//
+// with an index on issued_at. So that rows sharing the last time of a page
+// are not lost, the mark stays at the page's previous distinct time and the
+// boundary rows are read again (and skipped as already seen).
 type SQLSource struct {
+	name  string
 	db    *pgconn.Conn
 	query string
+	st    *store.Store
+	// mark is the high-water mark of an incremental query; zero otherwise.
+	mark time.Time
 }
 
-// NewSQLSource makes a source whose calls are bounded by timeout.
-func NewSQLSource(s config.Source, timeout time.Duration) *SQLSource {
-	return &SQLSource{db: pgconn.New(s.Database, timeout), query: s.Query}
+// NewSQLSource makes a source whose calls are bounded by timeout. An
+// incremental query starts at the persisted mark, or at start (now minus
+// track_for) on its first run.
+func NewSQLSource(s config.Source, timeout time.Duration, st *store.Store, start time.Time) *SQLSource {
+	src := &SQLSource{name: s.Name, db: pgconn.New(s.Database, timeout), query: s.Query, st: st}
+	if strings.Contains(s.Query, "$1") {
+		src.mark = start
+		_ = st.Load(positionBucket, func(k, v []byte) error {
+			if string(k) == s.Name {
+				if t, err := time.Parse(time.RFC3339Nano, string(v)); err == nil {
+					src.mark = t
+				}
+			}
+			return nil
+		})
+	}
+	return src
 }
 
-// Fetch runs the query; ctx must carry a deadline. The result is bounded by
-// the query itself (e.g. the last hour of issuance).
+// Fetch runs the query; ctx must carry a deadline.
 func (s *SQLSource) Fetch(ctx context.Context) ([]Found, error) {
 	conn, err := s.db.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(ctx, s.query, pgx.QueryExecModeSimpleProtocol)
+	// The extended protocol with described result types: bytea arrives in
+	// binary, half the bytes of the simple protocol's hex text.
+	args := []any{pgx.QueryExecModeDescribeExec}
+	if !s.mark.IsZero() {
+		args = append(args, s.mark)
+	}
+	rows, err := conn.Query(ctx, s.query, args...)
 	if err != nil {
 		return nil, s.db.Fail(err)
 	}
 	defer rows.Close()
+	out, times, err := readRows(rows)
+	if err != nil {
+		return nil, s.db.Fail(err)
+	}
+	if !s.mark.IsZero() {
+		s.advance(times)
+	}
+	return out, nil
+}
+
+func readRows(rows pgx.Rows) (out []Found, times []time.Time, err error) {
 	cols := len(rows.FieldDescriptions())
-	var out []Found
 	for n := 1; rows.Next(); n++ {
 		vals, err := rows.Values()
 		if err != nil {
-			return nil, s.db.Fail(err)
+			return nil, nil, err
 		}
 		f := Found{ID: fmt.Sprintf("row %d", n)}
 		switch v := vals[0].(type) {
@@ -61,19 +109,40 @@ func (s *SQLSource) Fetch(ctx context.Context) ([]Found, error) {
 		case string:
 			f.Raw = []byte(v)
 		default:
-			return nil, &pgconn.ProbeError{Reason: pgconn.ReasonQuery, Err: fmt.Errorf("first column is %T; want text or bytea", vals[0])}
+			return nil, nil, &pgconn.ProbeError{Reason: pgconn.ReasonQuery, Err: fmt.Errorf("first column is %T; want text or bytea", vals[0])}
 		}
 		if cols > 1 {
 			if t, ok := vals[1].(time.Time); ok {
 				f.PublishedAt, f.Provenance = t, ProvenanceSourceTime
+				times = append(times, t)
 			}
 		}
 		out = append(out, f)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, s.db.Fail(err)
+	return out, times, rows.Err()
+}
+
+// advance moves the mark to the previous distinct time of the page (see
+// SQLSource), or to its only time, and persists it.
+func (s *SQLSource) advance(times []time.Time) {
+	var last, prev time.Time
+	for _, t := range times {
+		switch {
+		case t.After(last):
+			prev, last = last, t
+		case t.Before(last) && t.After(prev):
+			prev = t
+		}
 	}
-	return out, nil
+	next := prev
+	if next.IsZero() {
+		next = last
+	}
+	if !next.After(s.mark) {
+		return
+	}
+	s.mark = next
+	_ = s.st.Write(store.Batch{Bucket: positionBucket, Put: map[string][]byte{s.name: []byte(next.Format(time.RFC3339Nano))}})
 }
 
 // Close releases the connection.

@@ -16,8 +16,6 @@ func complianceYAML(extra, originExtra string) []byte {
 `)
 }
 
-func noEnv(string) (string, bool) { return "", false }
-
 func TestComplianceDefaultsAndOptOut(t *testing.T) {
 	cfg, err := parse("testdata/compliance.yml", complianceYAML("", ", compliance: false"), noEnv)
 	if err != nil {

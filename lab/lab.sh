@@ -275,6 +275,7 @@ wait_streaming() {
 
 cmd_down() {
   local o node
+  LAB_DIR="$LAB_DIR" bash "$REPO/lab/crl.sh" down || true # the CRL path (lab/crl.sh), if it was started
   for o in origin-1 origin-2; do
     if origin_running "$o"; then kill "$(cat "$LAB_DIR/run/$o.pid")" 2>/dev/null || true; fi
     rm -f "$LAB_DIR/run/$o.pid"
@@ -383,5 +384,6 @@ case "${1:-}" in
   bulk)
     "$TOOLS/labtool" bulk "${2:?N}" "postgres://postgres@127.0.0.1:$(port_of primary)/certdb?sslmode=disable" \
       "$LAB_DIR/ca/ca.pem" "$LAB_DIR/ca/ca-key.pem" "$LAB_DIR/ca/responder.pem" "$LAB_DIR/ca/responder-key.pem" ;;
+  ct) shift; exec bash "$REPO/lab/ct.sh" "$@" ;; # the CT log (lab/ct.sh)
   *) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

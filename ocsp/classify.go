@@ -34,6 +34,16 @@ type Answer struct {
 // Classify turns an HTTP answer into a result: every answer, however broken,
 // gets one of Results().
 func Classify(a Answer, issuer *x509.Certificate, serial *big.Int, now time.Time) Outcome {
+	return classify(a, issuer, serial, now, nil)
+}
+
+// Classify is the package's Classify, with delegated responder certificates
+// checked once per certificate rather than once per answer.
+func (c *ResponderCache) Classify(a Answer, issuer *x509.Certificate, serial *big.Int, now time.Time) Outcome {
+	return classify(a, issuer, serial, now, c)
+}
+
+func classify(a Answer, issuer *x509.Certificate, serial *big.Int, now time.Time, responders *ResponderCache) Outcome {
 	res := Outcome{Cacheable: Cacheable(a.Header, now)}
 	fail := func(result Result, format string, args ...any) Outcome {
 		res.Result, res.Detail = result, fmt.Sprintf(format, args...)
@@ -61,7 +71,7 @@ func Classify(a Answer, issuer *x509.Certificate, serial *big.Int, now time.Time
 		return fail(ResultUnparseable, "%v", err)
 	}
 	res.ThisUpdate, res.NextUpdate = r.ThisUpdate, r.NextUpdate
-	if detail := checkSigner(r, issuer, now); detail != "" {
+	if detail := checkSigner(r, issuer, now, responders); detail != "" {
 		return fail(ResultBadSignature, "%s", detail)
 	}
 	if r.SerialNumber == nil || r.SerialNumber.Cmp(serial) != 0 {
@@ -92,7 +102,7 @@ func Classify(a Answer, issuer *x509.Certificate, serial *big.Int, now time.Time
 
 // checkSigner: the response is signed by the issuer itself, or by a
 // delegated responder certificate that the issuer signed.
-func checkSigner(r *xocsp.Response, issuer *x509.Certificate, now time.Time) string {
+func checkSigner(r *xocsp.Response, issuer *x509.Certificate, now time.Time, responders *ResponderCache) string {
 	if r.Certificate == nil {
 		if err := r.CheckSignatureFrom(issuer); err != nil {
 			return "response not signed by the issuer: " + err.Error()
@@ -101,7 +111,7 @@ func checkSigner(r *xocsp.Response, issuer *x509.Certificate, now time.Time) str
 	}
 	// The library checked that r.Certificate signed the response.
 	c := r.Certificate
-	if err := issuer.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature); err != nil {
+	if err := responders.checkIssued(issuer, c); err != nil {
 		return fmt.Sprintf("delegated responder %q not signed by the issuer: %v", c.Subject.CommonName, err)
 	}
 	return checkDelegated(c, now)

@@ -193,3 +193,50 @@ func FuzzClassify(f *testing.F) {
 		}
 	})
 }
+
+// A cached responder is still a checked one: a responder certificate the
+// issuer did not sign is refused with and without the cache, and the cache
+// remembers only what passed.
+func TestResponderCache(t *testing.T) {
+	p := newTestPKI(t)
+	c := NewResponderCache(1)
+	good := Answer{Status: 200, Header: http.Header{"Content-Type": {"application/ocsp-response"}},
+		Body: p.response(t, p.Responder, p.ResponderKey, nil)}
+	for range 2 {
+		if res := c.Classify(good, p.CA, testSerial, time.Now()); res.Result != ResultGood {
+			t.Fatalf("delegated answer: %v (%s)", res.Result, res.Detail)
+		}
+	}
+	if len(c.ok) != 1 {
+		t.Errorf("cache holds %d, want 1", len(c.ok))
+	}
+	// The same responder certificate presented for another issuer is not
+	// taken from the cache.
+	other := newTestPKI(t)
+	if res := c.Classify(good, other.CA, testSerial, time.Now()); res.Result != ResultBadSignature {
+		t.Errorf("responder of another CA: %v, want bad_signature", res.Result)
+	}
+	if len(c.ok) != 1 {
+		t.Errorf("a failed check was cached: %d entries", len(c.ok))
+	}
+}
+
+// BenchmarkClassifyDelegated: one delegated answer, without and with the
+// responder cache (go test -run '^$' -bench ClassifyDelegated ./ocsp/).
+func BenchmarkClassifyDelegated(b *testing.B) {
+	p := newTestPKI(b)
+	a := Answer{Status: 200, Header: http.Header{"Content-Type": {"application/ocsp-response"}},
+		Body: p.response(b, p.Responder, p.ResponderKey, nil)}
+	now := time.Now()
+	b.Run("uncached", func(b *testing.B) {
+		for b.Loop() {
+			Classify(a, p.CA, testSerial, now)
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		c := NewResponderCache(8)
+		for b.Loop() {
+			c.Classify(a, p.CA, testSerial, now)
+		}
+	})
+}

@@ -31,6 +31,9 @@ type Client struct {
 	Host   string // Host header override, "" for the URL's
 	Method string // GET or POST
 	HTTP   *http.Client
+	// Responders, when set, remembers verified delegated responder
+	// certificates (shared by every origin of an issuer).
+	Responders *ResponderCache
 }
 
 // Check asks the origin about serial and classifies the answer. ctx bounds it.
@@ -64,7 +67,7 @@ func (c *Client) exchange(ctx context.Context, req *http.Request, issuer *Issuer
 	if err != nil {
 		return transportFailure(ctx, err)
 	}
-	return Classify(Answer{Status: resp.StatusCode, Header: resp.Header, Body: body}, issuer.Cert, serial, now())
+	return c.Responders.Classify(Answer{Status: resp.StatusCode, Header: resp.Header, Body: body}, issuer.Cert, serial, now())
 }
 
 func (c *Client) newRequest(ctx context.Context, der []byte) (*http.Request, error) {
