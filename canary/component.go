@@ -23,14 +23,15 @@ import (
 // canary runs one loop per certificate source and one per origin over a
 // shared tracker.
 type canary struct {
-	logger  *slog.Logger
-	persist *persister // nil without a store
-	cfg     config.OCSP
-	issuers []*ocsp.Issuer
-	tracker *Tracker
-	m       *metrics
-	sources []*sourceTarget
-	origins []*originTarget
+	logger     *slog.Logger
+	reconciler *reconciler // nil without an inventory source
+	persist    *persister  // nil without a store
+	cfg        config.OCSP
+	issuers    []*ocsp.Issuer
+	tracker    *Tracker
+	m          *metrics
+	sources    []*sourceTarget
+	origins    []*originTarget
 	// nonCDN are the indexes of the origins a CDN is compared with.
 	nonCDN     []int
 	compliance *compliance
@@ -42,6 +43,7 @@ type fetcher interface {
 }
 
 type sourceTarget struct {
+	role  Sighting // CT log, inventory, or neither
 	name  string
 	typ   string
 	fetch fetcher
@@ -89,7 +91,7 @@ func newCanary(cfg *config.Config, m *metrics, st *store.Store, logger *slog.Log
 		c.issuers = append(c.issuers, is)
 	}
 	for _, s := range o.Sources {
-		src := &sourceTarget{name: s.Name, typ: s.Type, seen: NewSeenSet(o.MaxTracked), health: newHealth()}
+		src := &sourceTarget{role: role(s, len(c.sources)), name: s.Name, typ: s.Type, seen: NewSeenSet(o.MaxTracked), health: newHealth()}
 		switch s.Type {
 		case config.SourceSQL:
 			src.fetch = NewSQLSource(s, o.Timeout.D(), st, time.Now().Add(-o.TrackFor.D()))
@@ -135,8 +137,9 @@ func newCanary(cfg *config.Config, m *metrics, st *store.Store, logger *slog.Log
 	}
 	m.initLabels(origins, sources)
 	c.compliance = newCompliance(o, c.issuers, c.tracker, m.compliance)
+	c.reconciler = newReconciler(o, c.tracker)
 	if st.Persistent() {
-		c.persist = &persister{st: st, issuers: c.issuers, origins: origins}
+		c.persist = &persister{st: st, issuers: c.issuers, origins: origins, sources: sources}
 		loaded, skipped := c.persist.load(c.tracker)
 		logger.Info("tracked certificates restored from the store", "restored", loaded, "skipped", skipped)
 	}
@@ -174,6 +177,7 @@ func (c *canary) Start(ctx context.Context, wg *sync.WaitGroup) {
 		target.Every(ctx, wg, interval, interval, l, func(ctx context.Context) { c.checkOrigin(ctx, o, l) })
 	}
 	c.compliance.start(ctx, wg, logger)
+	c.reconciler.start(ctx, wg, logger)
 }
 
 func (c *canary) close() {
@@ -231,6 +235,8 @@ func (c *canary) take(s *sourceTarget, f Found, now time.Time, logger *slog.Logg
 		return
 	}
 	ic, err := ParseIssued(f, c.issuers, now)
+	ic.SeenBy = s.role
+	ic.SeenBy.At = now
 	if err != nil {
 		reason := SourceErrUnparseable
 		var ce *CertError
@@ -330,6 +336,7 @@ func (c *canary) Collect(ch chan<- prometheus.Metric) {
 		col.Collect(ch)
 	}
 	ch <- target.Gauge(ocspTracked, float64(c.tracker.Len()))
+	c.reconciler.collect(ch)
 	if c.persist != nil {
 		ch <- target.Gauge(ocspUnpersisted, float64(c.tracker.Unpersisted()))
 	}

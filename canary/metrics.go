@@ -116,7 +116,7 @@ func certStates() []string { return []string{"pending", "authoritative", "overdu
 
 func describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{ocspCertificates, ocspOriginUp, ocspOldestThis, ocspNewestThis,
-		ocspEarliestNext, ocspLatestNext, ocspCDNDisagree, ocspTracked, ocspUnpersisted, sourceUp} {
+		ocspEarliestNext, ocspLatestNext, ocspCDNDisagree, ocspTracked, ocspUnpersisted, sourceUp, inventoryMissing, ctUnlogged} {
 		ch <- d
 	}
 	target.DescribeHealth(ch)

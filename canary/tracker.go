@@ -38,6 +38,7 @@ type tracked struct {
 	provenance  Provenance
 	publishedAt int64
 	notAfter    int64 // 0: unknown
+	sightings   sightings
 	origins     []originState
 }
 
@@ -83,14 +84,19 @@ func (t *Tracker) Add(c IssuedCert) (added bool, ev Evictions) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if tc, ok := t.certs[key]; ok {
+		changed := tc.sightings.add(c.SeenBy)
 		if c.Provenance.better(tc.provenance) {
 			tc.provenance, tc.publishedAt = c.Provenance, c.PublishedAt.UnixNano()
+			changed = true
+		}
+		if changed {
 			t.dirty[key] = struct{}{}
 		}
 		return false, Evictions{}
 	}
 	tc := &tracked{key: key, kind: c.Kind, provenance: c.Provenance, publishedAt: c.PublishedAt.UnixNano(),
 		origins: make([]originState, t.origins)}
+	tc.sightings.add(c.SeenBy)
 	if !c.NotAfter.IsZero() {
 		tc.notAfter = c.NotAfter.UnixNano()
 	}

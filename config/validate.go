@@ -204,6 +204,9 @@ func (v *validator) source(key string, s *Source, names map[string]string) {
 		}
 	case SourceCT:
 		v.ctSource(key, s)
+		if s.Inventory {
+			v.add(key+".inventory", "a CT log is what the inventory is reconciled against, not an inventory")
+		}
 	case "":
 		v.add(key+".type", "type is required (sql, dir or ct)")
 	default:
