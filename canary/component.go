@@ -138,6 +138,7 @@ func newCanary(cfg *config.Config, m *metrics, st *store.Store, logger *slog.Log
 	m.initLabels(origins, sources)
 	c.compliance = newCompliance(o, c.issuers, c.tracker, m.compliance)
 	c.reconciler = newReconciler(o, c.tracker)
+	c.tracker.invGrace = o.InventoryGrace.D()
 	if st.Persistent() {
 		c.persist = &persister{st: st, issuers: c.issuers, origins: origins, sources: sources}
 		loaded, skipped := c.persist.load(c.tracker)

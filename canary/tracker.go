@@ -21,6 +21,9 @@ type Tracker struct {
 	certs   map[certKey]*tracked
 	origins int
 	max     int
+	// invGrace: how long after a CT log has a certificate it must be in an
+	// inventory source (see inventory.go).
+	invGrace time.Duration
 	// Changes not yet persisted; see persist.go.
 	dirty map[certKey]struct{}
 	gone  map[certKey]struct{}
