@@ -15,6 +15,7 @@ type Config struct {
 	Replication Replication `yaml:"replication"`
 	OCSP        OCSP        `yaml:"ocsp"`
 	CRL         CRL         `yaml:"crl"`
+	Web         Web         `yaml:"web"`
 }
 
 // Database is a read-only connection. The password may live in PasswordFile so
@@ -110,6 +111,7 @@ func (c *Config) applyDefaults() {
 	setDefault(&c.Replication.Timeout, min(DefaultReplicationTimeout, c.Replication.Interval.D()))
 	setDefault(&c.Replication.RateWindow, DefaultRateWindow)
 	setDefault(&c.Replication.History, DefaultHistory)
+	c.Web.applyDefaults()
 	o := &c.OCSP
 	setDefault(&o.Interval, DefaultOCSPInterval)
 	setDefault(&o.SLA, DefaultSLA)

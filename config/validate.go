@@ -30,6 +30,7 @@ func (c *Config) validate() Errors {
 	v.replication(c.Replication)
 	c.OCSP.IssuerCerts = v.ocsp(&c.OCSP)
 	v.crl(&c.CRL)
+	v.web(c.Web)
 	return v.errs
 }
 

@@ -8,6 +8,7 @@ need=()
 command -v promtool >/dev/null || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || command -v alertmanager >/dev/null || need+=(prometheus-alertmanager)
 command -v curl >/dev/null || need+=(curl)
+[ -x /usr/bin/chromium ] || need+=(chromium) # the status-page browser test (internal/browsertest)
 ((${#need[@]})) || exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "deps: missing ${need[*]}; run as root or: sudo apt-get install ${need[*]}" >&2
