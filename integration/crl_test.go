@@ -189,6 +189,11 @@ func TestCRLRevocationsListedAndOverdue(t *testing.T) {
 	if want := "overdue " + hexSerial(t, second); !strings.Contains(page, want) {
 		t.Errorf("status page does not name %q:\n%s", want, page)
 	}
+	api := getPage(t, handler, "/api/v1/revocations?state=overdue")
+	if want := `"serial": "` + hexSerial(t, second) + `",
+      "origin": "origin-1"`; !strings.Contains(api, want) {
+		t.Errorf("API does not list %s at origin-1:\n%s", hexSerial(t, second), api)
+	}
 
 	lab.SQL(t, "replica-1", "SELECT pg_wal_replay_resume()")
 	resumed = true
