@@ -358,3 +358,46 @@ func TestCRLShardListURL(t *testing.T) {
 		return nil
 	})
 }
+
+// An origin's CRL server goes away: its checks fail as fetch_error and it is
+// down, the other origin stays up; back when it returns.
+func TestCRLOriginDown(t *testing.T) {
+	lab := labtest.Up(t)
+	env := lab.CRLUp(t)
+	exp := exporter.New(promslog.NewNopLogger(), domains.All(promslog.NewNopLogger(), nil)...)
+	exp.ApplyConfig(crlConfig(t, lab, env))
+	t.Cleanup(exp.Stop)
+	reg := exporter.NewRegistry(exp)
+	up := func(origin string) float64 {
+		v, _ := value(t, reg, "certstatus_crl_up", "shard", "shard-0", "origin", origin)
+		return v
+	}
+	eventually(t, 30*time.Second, "origin-1 up", func() error {
+		if up("origin-1") != 1 {
+			return fmt.Errorf("crl_up = %v", up("origin-1"))
+		}
+		return nil
+	})
+	lab.CRL(t, "stop", "serve-1")
+	started := false
+	defer func() {
+		if !started {
+			lab.CRL(t, "start", "serve-1")
+		}
+	}()
+	eventually(t, 15*time.Second, "origin-1 down with fetch_error", func() error {
+		failed, _ := value(t, reg, "certstatus_crl_checks_total", "shard", "shard-0", "origin", "origin-1", "result", "fetch_error")
+		if up("origin-1") != 0 || failed == 0 || up("origin-2") != 1 {
+			return fmt.Errorf("origin-1 up %v, fetch_error %v, origin-2 up %v", up("origin-1"), failed, up("origin-2"))
+		}
+		return nil
+	})
+	lab.CRL(t, "start", "serve-1")
+	started = true
+	eventually(t, 15*time.Second, "origin-1 back", func() error {
+		if up("origin-1") != 1 {
+			return fmt.Errorf("crl_up = %v", up("origin-1"))
+		}
+		return nil
+	})
+}
