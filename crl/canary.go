@@ -36,7 +36,10 @@ type Canary struct {
 	// fetch health.
 	listShards []config.Shard
 	list       target.Health
-	snap       snapshot
+	// overdue is, per origin, the serials last seen overdue there, so that
+	// one line is logged when one becomes overdue and one when it is listed.
+	overdue map[string]map[string]bool
+	snap    snapshot
 }
 
 // targetState is one shard at one origin.
@@ -68,7 +71,7 @@ type Options struct {
 // NewCanary returns a canary for cfg; nothing runs until Start.
 func NewCanary(cfg config.CRL, o Options) *Canary {
 	c := &Canary{cfg: cfg, marks: o.Marks, source: o.Source, metrics: o.Metrics, logger: o.Logger, now: o.Now,
-		targets: map[markKey]*targetState{}, record: map[string]Revocation{}, parsing: make(chan struct{}, 1),
+		targets: map[markKey]*targetState{}, record: map[string]Revocation{}, overdue: map[string]map[string]bool{}, parsing: make(chan struct{}, 1),
 		src: target.NewHealth(target.Classifier{Reasons: pgconn.FailureReasons(), ReasonOf: pgconn.Reason}), list: listHealth()}
 	if c.marks == nil {
 		c.marks = NewMemoryMarks()
@@ -276,6 +279,14 @@ func (c *Canary) checkOne(ctx context.Context, s config.Shard, o config.CRLOrigi
 	}
 	if res == ResultOK {
 		t.lastSuccess = now
+	}
+	// One line per change of verdict, not per check.
+	switch {
+	case res == st.result:
+	case res == ResultOK:
+		c.logger.Info("CRL check passes again", "shard", s.Name, "origin", o.Name, "was", st.result.String())
+	default:
+		c.logger.Warn("CRL check failed", "shard", s.Name, "origin", o.Name, "result", res.String(), "err", t.err)
 	}
 }
 

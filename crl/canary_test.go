@@ -1,14 +1,17 @@
 package crl
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -323,5 +326,33 @@ func TestCanaryNotModifiedAfterFailure(t *testing.T) {
 	f.pass(t)
 	if v := f.value(t, "certstatus_crl_checks_total", "shard", "shard-0", "origin", "origin-1", "result", "expired"); v != 1 {
 		t.Errorf("expired checks = %v", v)
+	}
+}
+
+// A revocation going overdue, and a failing check, are logged once each,
+// not at every pass.
+func TestCanaryLogsTransitionsOnce(t *testing.T) {
+	f := newCanaryFixture(t)
+	var buf bytes.Buffer
+	f.canary = NewCanary(f.cfg, Options{Source: f.record, Now: func() time.Time { return f.now },
+		Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	f.reg = newRegistry(f.canary)
+	f.record.revs = []Revocation{{Serial: big.NewInt(0xabc), RevokedAt: testNow.Add(-2 * time.Hour)}}
+	f.publish(t, 1, testNow.Add(-time.Hour), nil, f.o1, f.o2, f.cdn)
+	f.o1.mu.Lock()
+	delete(f.o1.bodies, "/1.crl")
+	f.o1.mu.Unlock()
+	for range 3 {
+		f.pass(t)
+	}
+	out := buf.String()
+	if n := strings.Count(out, "revocation not on the CRLs after the deadline"); n != 3 {
+		t.Errorf("%d overdue lines, want one per origin:\n%s", n, out)
+	}
+	if n := strings.Count(out, `msg="CRL check failed" shard=shard-1 origin=origin-1 result=http_status`); n != 1 {
+		t.Errorf("%d failure lines:\n%s", n, out)
+	}
+	if !strings.Contains(out, "serial=abc") {
+		t.Errorf("serial not logged in hex:\n%s", out)
 	}
 }
