@@ -3,6 +3,7 @@ package canary
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -88,9 +89,16 @@ func newCanary(cfg *config.Config, m *metrics, st *store.Store, logger *slog.Log
 	}
 	for _, s := range o.Sources {
 		src := &sourceTarget{name: s.Name, typ: s.Type, seen: NewSeenSet(o.MaxTracked), health: newHealth()}
-		if s.Type == config.SourceSQL {
+		switch s.Type {
+		case config.SourceSQL:
 			src.fetch = NewSQLSource(s, o.Timeout.D(), st, time.Now().Add(-o.TrackFor.D()))
-		} else {
+		case config.SourceCT:
+			cs, err := NewCTSource(s, o.IssuerCerts, o.Timeout.D(), m.ct, st)
+			if err != nil {
+				return nil, fmt.Errorf("source %s: %w", s.Name, err)
+			}
+			src.fetch = cs
+		default:
 			src.fetch = NewDirSource(s.Path)
 		}
 		c.sources = append(c.sources, src)
@@ -328,6 +336,9 @@ func (c *canary) Collect(ch chan<- prometheus.Metric) {
 		}
 		s.health.Collect(ch, probeSource, s.name)
 		s.mu.RUnlock()
+		if cs, ok := s.fetch.(*CTSource); ok {
+			cs.collect(ch)
+		}
 	}
 	for _, o := range c.origins {
 		o.mu.RLock()

@@ -62,6 +62,7 @@ func (d *Domain) Build(cfg *config.Config, prev exporter.Component) (exporter.Co
 	if c == nil {
 		return nil, nil // no origins configured
 	}
+	c.adoptCTPositions(old)
 	return c, nil
 }
 

@@ -33,10 +33,12 @@ type metrics struct {
 	evicted         prometheus.Counter
 	// evictedUnresolved: dropped while some origin was not authoritative.
 	evictedUnresolved prometheus.Counter
+	ct                *ctMetrics
 }
 
 func newMetrics() *metrics {
 	return &metrics{
+		ct: newCTMetrics(),
 		responses: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: target.Namespace, Name: "ocsp_responses_total",
 			Help: "OCSP checks by origin and result."}, []string{"origin", "result"}),
 		cacheableErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: target.Namespace, Name: "ocsp_cacheable_error_responses_total",
@@ -59,7 +61,8 @@ func newMetrics() *metrics {
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.responses, m.cacheableErrors, m.duration, m.timeToAuth, m.discovered, m.sourceErrors, m.evicted, m.evictedUnresolved}
+	return append([]prometheus.Collector{m.responses, m.cacheableErrors, m.duration, m.timeToAuth, m.discovered,
+		m.sourceErrors, m.evicted, m.evictedUnresolved}, m.ct.collectors()...)
 }
 
 // initLabels creates every series of the configured targets at zero, so
@@ -100,6 +103,7 @@ func (m *metrics) forget(origins, sources []string) {
 		l := prometheus.Labels{"source": s}
 		m.discovered.DeletePartialMatch(l)
 		m.sourceErrors.DeletePartialMatch(l)
+		m.ct.forget(s)
 	}
 }
 
@@ -112,4 +116,5 @@ func describe(ch chan<- *prometheus.Desc) {
 		ch <- d
 	}
 	target.DescribeHealth(ch)
+	describeCT(ch)
 }

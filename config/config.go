@@ -3,6 +3,7 @@
 package config
 
 import (
+	"crypto"
 	"crypto/x509"
 	"time"
 )
@@ -14,8 +15,8 @@ type Config struct {
 	Replicas    []Replica   `yaml:"replicas"`
 	Replication Replication `yaml:"replication"`
 	OCSP        OCSP        `yaml:"ocsp"`
-	CRL         CRL         `yaml:"crl"`
 	Web         Web         `yaml:"web"`
+	CRL         CRL         `yaml:"crl"`
 }
 
 // Database is a read-only connection. The password may live in PasswordFile so
@@ -67,6 +68,13 @@ type OCSP struct {
 const (
 	SourceSQL = "sql"
 	SourceDir = "dir"
+	SourceCT  = "ct"
+)
+
+// CT log read APIs (source key api).
+const (
+	CTAPIStatic  = "static"
+	CTAPIRFC6962 = "rfc6962"
 )
 
 // Source is where just-issued certificates come from.
@@ -76,6 +84,20 @@ type Source struct {
 	Database `yaml:",inline"`
 	Query    string `yaml:"query"`
 	Path     string `yaml:"path"`
+
+	// A ct source: a CT log's read URL, its API (static or rfc6962), its
+	// public key (PEM file), its checkpoint origin (static only), and where
+	// to start on the very first run: latest, or an entry index.
+	URL       string `yaml:"url"`
+	API       string `yaml:"api"`
+	PublicKey string `yaml:"public_key"`
+	Origin    string `yaml:"origin"`
+	Start     string `yaml:"start"`
+
+	// LogKey is the key read from PublicKey and StartIndex the parsed
+	// start (-1: latest), both during validation.
+	LogKey     crypto.PublicKey `yaml:"-"`
+	StartIndex int64            `yaml:"-"`
 }
 
 // Origin is one OCSP responder URL: a single origin node, or the CDN.

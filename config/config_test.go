@@ -54,7 +54,8 @@ func TestLoadBad(t *testing.T) {
 		{"origin_not_http", `bad/origin_not_http.yml:7: ocsp.origins[0].url: url "ftp://127.0.0.1/" must be http or https`},
 		{"env_missing", `bad/env_missing.yml:3: environment variable CERTSTATUS_TEST_UNSET is not set`},
 		{"password_twice", `bad/password_twice.yml:4: replicas[0].password_file: password_file is set but the dsn holds a password too; keep only one`},
-		{"source_type", `bad/source_type.yml:5: ocsp.sources[0].type: unknown source type "ftp" (want sql or dir)`},
+		{"source_type", `bad/source_type.yml:5: ocsp.sources[0].type: unknown source type "ftp" (want sql, dir or ct)`},
+		{"ct_source", `bad/ct_source.yml:4: ocsp.sources[0].origin: origin is required for a static log (its checkpoints' first line)`},
 		{"empty", `bad/empty.yml: nothing to monitor: configure replicas, ocsp.origins and/or crl`},
 	}
 	for _, tc := range cases {
@@ -119,5 +120,19 @@ func TestReadPasswordFile(t *testing.T) {
 	}
 	if _, err := ReadPasswordFile(p); err == nil {
 		t.Fatal("empty password file accepted")
+	}
+}
+
+func TestLoadCTSources(t *testing.T) {
+	cfg, err := Load("testdata/ct.yml")
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	a, b := cfg.OCSP.Sources[0], cfg.OCSP.Sources[1]
+	if a.API != CTAPIStatic || a.StartIndex != -1 || a.LogKey == nil || a.PublicKey != filepath.Join("testdata", "ct-log.pub") {
+		t.Errorf("static source = %+v", a)
+	}
+	if b.API != CTAPIRFC6962 || b.StartIndex != 1234 || b.LogKey == nil {
+		t.Errorf("rfc6962 source = %+v", b)
 	}
 }

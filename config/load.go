@@ -186,6 +186,7 @@ func (c *Config) resolvePaths(dir string) {
 	for i := range c.OCSP.Sources {
 		abs(&c.OCSP.Sources[i].PasswordFile)
 		abs(&c.OCSP.Sources[i].Path)
+		abs(&c.OCSP.Sources[i].PublicKey)
 	}
 	c.CRL.resolvePaths(abs)
 }

@@ -29,8 +29,8 @@ func (c *Config) validate() Errors {
 	}
 	v.replication(c.Replication)
 	c.OCSP.IssuerCerts = v.ocsp(&c.OCSP)
-	v.crl(&c.CRL)
 	v.web(c.Web)
+	v.crl(&c.CRL)
 	return v.errs
 }
 
@@ -146,8 +146,8 @@ func (v *validator) ocsp(o *OCSP) []*x509.Certificate {
 		issuers = append(issuers, certs...)
 	}
 	names := map[string]string{}
-	for i, s := range o.Sources {
-		v.source(fmt.Sprintf("ocsp.sources[%d]", i), s, names)
+	for i := range o.Sources {
+		v.source(fmt.Sprintf("ocsp.sources[%d]", i), &o.Sources[i], names)
 	}
 	names = map[string]string{}
 	for i := range o.Origins {
@@ -181,7 +181,7 @@ func readIssuers(path string) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
-func (v *validator) source(key string, s Source, names map[string]string) {
+func (v *validator) source(key string, s *Source, names map[string]string) {
 	v.name(key, s.Name, names)
 	switch s.Type {
 	case SourceSQL:
@@ -201,10 +201,15 @@ func (v *validator) source(key string, s Source, names map[string]string) {
 		if s.DSN != "" || s.Query != "" {
 			v.add(key+".dsn", "dsn and query belong to sql sources, not dir")
 		}
+	case SourceCT:
+		v.ctSource(key, s)
 	case "":
-		v.add(key+".type", "type is required (sql or dir)")
+		v.add(key+".type", "type is required (sql, dir or ct)")
 	default:
-		v.add(key+".type", "unknown source type %q (want sql or dir)", s.Type)
+		v.add(key+".type", "unknown source type %q (want sql, dir or ct)", s.Type)
+	}
+	if s.Type != SourceCT && (s.URL != "" || s.API != "" || s.PublicKey != "" || s.Origin != "" || s.Start != "") {
+		v.add(key+".url", "url, api, public_key, origin and start belong to ct sources")
 	}
 }
 

@@ -384,5 +384,6 @@ case "${1:-}" in
   bulk)
     "$TOOLS/labtool" bulk "${2:?N}" "postgres://postgres@127.0.0.1:$(port_of primary)/certdb?sslmode=disable" \
       "$LAB_DIR/ca/ca.pem" "$LAB_DIR/ca/ca-key.pem" "$LAB_DIR/ca/responder.pem" "$LAB_DIR/ca/responder-key.pem" ;;
+  ct) shift; exec bash "$REPO/lab/ct.sh" "$@" ;; # the CT log (lab/ct.sh)
   *) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -62,12 +62,12 @@ type dashboardJSON struct {
 
 func loadDashboards(t *testing.T) map[string]dashboardJSON {
 	files, _ := filepath.Glob("../*.json")
-	ds, err := Dashboards()
+	want, err := Dashboards()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != len(ds) {
-		t.Fatalf("want %d dashboards, found %v", len(ds), files)
+	if len(files) != len(want) {
+		t.Fatalf("want %d dashboards, found %v", len(want), files)
 	}
 	out := map[string]dashboardJSON{}
 	for _, f := range files {

@@ -5,6 +5,10 @@
 //	labtool bulk N DSN CA.pem CA-KEY.pem RESP.pem RESP-KEY.pem
 //	                                             N certificates with signed OCSP rows, straight into certdb
 //	labtool crl [serve] ...                      render a node's CRL shards / serve them (see crl.go)
+//	labtool serve ADDR DIR                       serve DIR over HTTP (the lab CT log's read path)
+//	labtool ct-submit LOG-URL LOG-PUB.pem CERT.pem ISSUER.pem
+//	                                             add-chain / add-pre-chain; prints the verified SCT
+//	labtool ct-issue -n N [flags]                precert -> CT -> final cert -> CT, DB row, OCSP row (see -h)
 package main
 
 import (
@@ -29,8 +33,15 @@ func run(args []string) int {
 		}
 	case len(args) > 0 && args[0] == "crl":
 		err = crlCommand(args[1:])
+	case len(args) == 3 && args[0] == "serve":
+		err = serve(args[1], args[2])
+	case len(args) == 5 && args[0] == "ct-submit":
+		err = ctSubmit(args[1], args[2], args[3], args[4])
+	case len(args) >= 1 && args[0] == "ct-issue":
+		err = ctIssue(args[1:])
 	default:
-		fmt.Fprintln(os.Stderr, "usage: labtool serial CERT | precert CA KEY OUT | bulk N DSN CA KEY RESP RESPKEY")
+		fmt.Fprintln(os.Stderr, "usage: labtool serial CERT | precert CA KEY OUT | bulk N DSN CA KEY RESP RESPKEY |"+
+			" crl ... | serve ADDR DIR | ct-submit URL PUB CERT ISSUER | ct-issue -n N ...")
 		return 2
 	}
 	if err != nil {

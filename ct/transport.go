@@ -1,0 +1,63 @@
+package ct
+
+import (
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// recorder wraps the HTTP transport to remember the last status a log
+// answered. Both client libraries retry 429/5xx themselves and report the
+// final failure as text, so this is how a failure is told to be rate limiting.
+type recorder struct {
+	next       http.RoundTripper
+	lastStatus atomic.Int32
+	failures   atomic.Int64 // requests that failed: network error or HTTP status >= 400
+	retryAfter atomic.Int64 // seconds, from the last 429/503
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.next.RoundTrip(req)
+	if err != nil {
+		r.failures.Add(1)
+		r.lastStatus.Store(0)
+		return resp, err
+	}
+	r.lastStatus.Store(int32(resp.StatusCode))
+	if resp.StatusCode >= 400 {
+		r.failures.Add(1)
+	}
+	if pushback(resp.StatusCode) {
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+			r.retryAfter.Store(int64(s))
+		}
+	}
+	return resp, nil
+}
+
+func pushback(status int) bool {
+	return status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable
+}
+
+func (r *recorder) pushedBack() bool { return pushback(int(r.lastStatus.Load())) }
+
+// wait is how long to back off after pushback: the log's Retry-After if it
+// gave one, else the doubling fallback.
+func (r *recorder) wait(fallback time.Duration) time.Duration {
+	if s := r.retryAfter.Swap(0); s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	return fallback
+}
+
+func newHTTPClient(timeout time.Duration, parallel int, base http.RoundTripper) (*http.Client, *recorder) {
+	if base == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		// Tile and get-entries reads run in parallel against one host.
+		t.MaxIdleConnsPerHost = parallel
+		base = t
+	}
+	rec := &recorder{next: base}
+	return &http.Client{Transport: rec, Timeout: timeout}, rec
+}
