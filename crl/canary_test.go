@@ -164,7 +164,9 @@ func (f *canaryFixture) value(t *testing.T, name string, labels ...string) float
 func TestCanaryRevocationStates(t *testing.T) {
 	f := newCanaryFixture(t)
 	old := Revocation{Serial: big.NewInt(10), RevokedAt: testNow.Add(-5 * time.Hour), Reason: 1}
-	f.record.revs = []Revocation{old}
+	// An expired certificate's revocation may leave the CRLs: in no state.
+	expired := Revocation{Serial: big.NewInt(12), RevokedAt: testNow.Add(-9 * time.Hour), Expiry: testNow.Add(-time.Hour)}
+	f.record.revs = []Revocation{old, expired}
 	f.publish(t, 1, testNow.Add(-4*time.Hour), []Revocation{old}, f.o1, f.o2, f.cdn)
 	f.pass(t)
 	for _, o := range []string{"origin-1", "origin-2", "cdn"} {
@@ -175,6 +177,9 @@ func TestCanaryRevocationStates(t *testing.T) {
 		}
 		if v := f.value(t, "certstatus_crl_revocations", "origin", o, "state", "listed"); v != 1 {
 			t.Errorf("%s listed = %v", o, v)
+		}
+		if v := f.value(t, "certstatus_crl_revocations", "origin", o, "state", "overdue"); v != 0 {
+			t.Errorf("%s overdue = %v (an expired certificate's revocation)", o, v)
 		}
 	}
 	if v := f.value(t, "certstatus_crl_number", "shard", "shard-0", "origin", "origin-1"); v != 1 {

@@ -131,6 +131,9 @@ func (c *Canary) revocationStates(sum *originSummary, views []*View, now time.Ti
 	overdue := map[string]bool{}
 	defer func() { c.logOverdue(sum.origin, overdue) }()
 	for k, r := range c.record {
+		if !r.unexpired(now) {
+			continue // its entry may leave the CRL once the certificate expired (BR 4.10.1)
+		}
 		var e Entry
 		found := false
 		for _, v := range views {
