@@ -51,6 +51,7 @@ func (e *Exporter) Handler(reg *prometheus.Registry, reload Reloader, logger *sl
 	mux.HandleFunc("/status", v.serveStatus)
 	mux.HandleFunc("GET /api/v1/certificates", v.serveAPICertificates)
 	mux.HandleFunc("GET /api/v1/replicas", v.serveAPIReplicas)
+	mux.HandleFunc("GET /api/v1/revocations", v.serveAPIRevocations)
 	handlePprof(mux)
 	landing, err := web.NewLandingPage(web.LandingConfig{
 		Name:        "certstatus_exporter",
@@ -61,6 +62,7 @@ func (e *Exporter) Handler(reg *prometheus.Registry, reload Reloader, logger *sl
 			{Address: "status", Text: "Incident view: overdue certificates, replicas, origins"},
 			{Address: "api/v1/certificates?state=overdue", Text: "Overdue certificates (JSON)"},
 			{Address: "api/v1/replicas", Text: "Replicas (JSON)"},
+			{Address: "api/v1/revocations?state=overdue", Text: "Revocations not on the CRLs in time (JSON)"},
 			{Address: "-/healthy", Text: "Health"},
 			{Address: pprofPath, Text: "Profiles", Description: "the Go runtime's pprof profiles (heap, CPU, goroutines)"},
 		},
