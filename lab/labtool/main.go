@@ -9,6 +9,8 @@
 //	labtool ct-submit LOG-URL LOG-PUB.pem CERT.pem ISSUER.pem
 //	                                             add-chain / add-pre-chain; prints the verified SCT
 //	labtool ct-issue -n N [flags]                precert -> CT -> final cert -> CT, DB row, OCSP row (see -h)
+//	labtool ossl-index DSN OUT                   an openssl index.txt of every certificate in certdb
+//	labtool bridge tcp:127.0.0.1:P unix:SOCK     forward connections (both ways round)
 package main
 
 import (
@@ -39,9 +41,13 @@ func run(args []string) int {
 		err = ctSubmit(args[1], args[2], args[3], args[4])
 	case len(args) >= 1 && args[0] == "ct-issue":
 		err = ctIssue(args[1:])
+	case len(args) == 3 && args[0] == "ossl-index":
+		err = osslIndex(args[1], args[2])
+	case len(args) == 3 && args[0] == "bridge":
+		err = bridge(args[1], args[2])
 	default:
 		fmt.Fprintln(os.Stderr, "usage: labtool serial CERT | precert CA KEY OUT | bulk N DSN CA KEY RESP RESPKEY |"+
-			" crl ... | serve ADDR DIR | ct-submit URL PUB CERT ISSUER | ct-issue -n N ...")
+			" crl ... | serve ADDR DIR | ct-submit URL PUB CERT ISSUER | ct-issue -n N ... | ossl-index DSN OUT | bridge FROM TO")
 		return 2
 	}
 	if err != nil {
