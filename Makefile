@@ -11,7 +11,7 @@ STATICCHECK_VERSION := v0.8.2
 TOOLS     := $(CURDIR)/.tools/bin
 GOFILES    = $(shell find . -name '*.go' -not -path './.tools/*' -not -path './.git/*')
 
-.PHONY: build demo demo-down test check imports fmt-check vet staticcheck tidy-check race e2e unit fuzz bench deps lab-up lab-down lab-destroy
+.PHONY: build demo demo-down test test-matrix test-versions check imports fmt-check vet staticcheck tidy-check race e2e unit fuzz bench deps lab-up lab-down lab-destroy
 
 build:
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o certstatus_exporter .
@@ -58,6 +58,15 @@ race:
 ## e2e: lab + exporter + Prometheus + Alertmanager + webhook receiver; prints fault-to-page times
 e2e: deps
 	$(GO) test -count=1 -v -timeout 10m -run TestEndToEndPaging ./integration/
+
+## test-matrix: the replication scenarios on PostgreSQL 13, 14, 15, 16, 17 and 18 (about 18 minutes)
+test-matrix: deps
+	@bash scripts/test-matrix.sh
+
+## test-versions: what CI adds to make test: every replication scenario but the
+## 60 s idle one on 13, 14, 16, 17 and 18 (15 runs them all in make test)
+test-versions: deps
+	@TEST_MATRIX_SKIP=TestReplicationIdlePrimary bash scripts/test-matrix.sh 13 14 16 17 18
 
 ## unit: only the fast tests, no lab
 unit:

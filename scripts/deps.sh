@@ -11,6 +11,7 @@ command -v prometheus-alertmanager >/dev/null || command -v alertmanager >/dev/n
 command -v curl >/dev/null || need+=(curl)
 [ -x /usr/bin/chromium ] || need+=(chromium) # the status-page browser test (internal/browsertest)
 [ -x /usr/sbin/nginx ] || need+=(nginx-light) # the CRL lab's caching proxy (CDN)
+command -v npm >/dev/null || need+=(npm)         # PostgreSQL 13-18 server builds for the version matrix
 command -v openssl >/dev/null || need+=(openssl) # openssl's own OCSP responder in the lab
 command -v ip >/dev/null || need+=(iproute2)      # its loopback-only network namespace
 ((${#need[@]})) || exit 0
