@@ -27,6 +27,7 @@ demo-down:
 test: deps check
 	$(GO) test -count=1 -p 1 -timeout 25m -skip TestEndToEndPaging ./...
 	$(GO) test -run '^$$' -fuzz FuzzClassify -fuzztime 20s ./ocsp/
+	$(GO) test -run '^$$' -fuzz FuzzCheckCRL -fuzztime 20s ./crl/
 	@$(MAKE) --no-print-directory e2e
 
 ## check: the gates make test runs first: gofmt, go vet, staticcheck, go mod tidy, unit tests under -race
@@ -62,14 +63,16 @@ e2e: deps
 unit:
 	$(GO) test -short ./...
 
-## fuzz: the OCSP parse-and-classify path, longer than make test does
+## fuzz: the OCSP and CRL parse-and-check paths, longer than make test does
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzClassify -fuzztime 5m ./ocsp/
+	$(GO) test -run '^$$' -fuzz FuzzCheckCRL -fuzztime 5m ./crl/
 
 ## bench: the benchmarks of bench/README.md
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2000x ./bench/ -skip TrackedMemory
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./bench/ -skip 'TrackedMemory|CRL'
 	$(GO) test -run '^$$' -bench TrackedMemory -benchtime 1x ./bench/
+	$(GO) test -run '^$$' -bench CRL -benchtime 20x ./bench/
 
 deps:
 	@bash scripts/deps.sh

@@ -15,6 +15,7 @@ import (
 	"github.com/certstatus/certstatus_exporter/config"
 	"github.com/certstatus/certstatus_exporter/internal/pgconn"
 	"github.com/certstatus/certstatus_exporter/internal/target"
+	"github.com/certstatus/certstatus_exporter/internal/view"
 	"github.com/certstatus/certstatus_exporter/ocsp"
 	"github.com/certstatus/certstatus_exporter/store"
 )
@@ -41,11 +42,14 @@ type fetcher interface {
 
 type sourceTarget struct {
 	name  string
+	typ   string
 	fetch fetcher
 	seen  *SeenSet
 
 	mu     sync.RWMutex
 	health target.Health
+	newest time.Time // the latest publication time among its certificates
+	mark   time.Time // an incremental source's read position (see marker)
 }
 
 type originTarget struct {
@@ -84,7 +88,7 @@ func newCanary(cfg *config.Config, m *metrics, st *store.Store, logger *slog.Log
 		c.issuers = append(c.issuers, is)
 	}
 	for _, s := range o.Sources {
-		src := &sourceTarget{name: s.Name, seen: NewSeenSet(o.MaxTracked), health: newHealth()}
+		src := &sourceTarget{name: s.Name, typ: s.Type, seen: NewSeenSet(o.MaxTracked), health: newHealth()}
 		switch s.Type {
 		case config.SourceSQL:
 			src.fetch = NewSQLSource(s, o.Timeout.D(), st, time.Now().Add(-o.TrackFor.D()))
@@ -143,8 +147,11 @@ func newCanary(cfg *config.Config, m *metrics, st *store.Store, logger *slog.Log
 func (c *canary) initialStats() {
 	now := time.Now()
 	for _, o := range c.origins {
-		o.stats, _ = c.tracker.Stats(o.idx, now, c.cfg.SLA.D(), c.compareWith(o))
+		var trans []Transition
+		o.stats, trans = c.tracker.Stats(o.idx, now, c.cfg.SLA.D(), c.compareWith(o))
 		o.statsAt = now
+		// Certificates that went overdue while the exporter was down.
+		logTransitions(c.logger.With("probe", probeOCSP, "origin", o.name), trans)
 	}
 }
 
@@ -178,23 +185,33 @@ func (c *canary) close() {
 func (c *canary) pollSource(ctx context.Context, s *sourceTarget, logger *slog.Logger) {
 	start := time.Now()
 	found, err := s.fetch.Fetch(ctx)
-	if err != nil && target.Cancelled(ctx) && len(found) == 0 {
-		return
+	// A read we cut short (reload, shutdown) says nothing about the source;
+	// what it returned was read all the same (and marked read): use it.
+	if !(err != nil && target.Cancelled(ctx)) {
+		c.recordSource(s, start, err, logger)
 	}
+	if m, ok := s.fetch.(marker); ok {
+		s.mu.Lock()
+		s.mark = m.Mark()
+		s.mu.Unlock()
+	}
+	c.tracker.Expire(start, c.cfg.TrackFor.D())
+	for _, f := range found {
+		c.take(s, f, start, logger)
+	}
+}
+
+func (c *canary) recordSource(s *sourceTarget, start time.Time, err error, logger *slog.Logger) {
 	s.mu.Lock()
 	wasUp := s.health.Up || !s.health.Probed
 	s.health.Record(start, err)
 	s.mu.Unlock()
-	if err != nil {
-		c.m.sourceErrors.WithLabelValues(s.name, SourceErrFetch).Inc()
-		if wasUp {
-			logger.Warn("certificate source failed", "reason", pgconn.Reason(err), "err", config.Scrub(err.Error()))
-		}
+	if err == nil {
+		return
 	}
-	// A source cut short still returns what it read (and marked read): use it.
-	c.tracker.Expire(start, c.cfg.TrackFor.D())
-	for _, f := range found {
-		c.take(s, f, start, logger)
+	c.m.sourceErrors.WithLabelValues(s.name, SourceErrFetch).Inc()
+	if wasUp {
+		logger.Warn("certificate source failed", "reason", pgconn.Reason(err), "err", config.Scrub(err.Error()))
 	}
 }
 
@@ -224,6 +241,11 @@ func (c *canary) take(s *sourceTarget, f Found, now time.Time, logger *slog.Logg
 		return // expired: no status answer is owed
 	}
 	c.m.discovered.WithLabelValues(s.name, ic.Kind).Inc()
+	s.mu.Lock()
+	if ic.PublishedAt.After(s.newest) {
+		s.newest = ic.PublishedAt
+	}
+	s.mu.Unlock()
 	added, ev := c.tracker.Add(ic)
 	c.m.evicted.Add(float64(ev.Resolved + ev.Unresolved))
 	c.m.evictedUnresolved.Add(float64(ev.Unresolved))
@@ -343,11 +365,22 @@ func (c *canary) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+const maxTransitionLines = 100
+
 // logTransitions writes one line per certificate that became overdue at
 // this origin or recovered: what log-based alerting (Loki) keys on.
+// At most maxTransitionLines per pass: a 58,000-certificate incident
+// (seed 002) must not write 58,000 lines per origin at once; the rest is one
+// count line, and the incident view lists them all.
 func logTransitions(logger *slog.Logger, ts []Transition) {
+	if n := len(ts) - maxTransitionLines; n > 0 {
+		logger.Warn("more certificates changed overdue state this pass than are logged one by one; see /status",
+			"not_logged", n, "logged", maxTransitionLines)
+		ts = ts[:maxTransitionLines]
+	}
 	for _, t := range ts {
-		args := []any{"serial", t.Serial.Text(16), "kind", t.Kind, "result", t.Result.String(),
+		// Spelled as on /status and in the API, so a serial found in one greps in the others.
+		args := []any{"serial", view.SerialHex(t.Serial), "kind", t.Kind, "result", t.Result.String(),
 			"age", t.Age.Round(time.Second).String()}
 		if t.Recovered {
 			logger.Info("certificate authoritative again", args...)

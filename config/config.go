@@ -15,6 +15,8 @@ type Config struct {
 	Replicas    []Replica   `yaml:"replicas"`
 	Replication Replication `yaml:"replication"`
 	OCSP        OCSP        `yaml:"ocsp"`
+	Web         Web         `yaml:"web"`
+	CRL         CRL         `yaml:"crl"`
 }
 
 // Database is a read-only connection. The password may live in PasswordFile so
@@ -131,6 +133,7 @@ func (c *Config) applyDefaults() {
 	setDefault(&c.Replication.Timeout, min(DefaultReplicationTimeout, c.Replication.Interval.D()))
 	setDefault(&c.Replication.RateWindow, DefaultRateWindow)
 	setDefault(&c.Replication.History, DefaultHistory)
+	c.Web.applyDefaults()
 	o := &c.OCSP
 	setDefault(&o.Interval, DefaultOCSPInterval)
 	setDefault(&o.SLA, DefaultSLA)
@@ -140,6 +143,7 @@ func (c *Config) applyDefaults() {
 	if o.MaxTracked == 0 {
 		o.MaxTracked = DefaultMaxTracked
 	}
+	c.CRL.applyDefaults()
 	for i := range o.Origins {
 		setDefault(&o.Origins[i].Timeout, o.Timeout.D())
 		if o.Origins[i].Method == "" {

@@ -56,7 +56,7 @@ func TestLoadBad(t *testing.T) {
 		{"password_twice", `bad/password_twice.yml:4: replicas[0].password_file: password_file is set but the dsn holds a password too; keep only one`},
 		{"source_type", `bad/source_type.yml:5: ocsp.sources[0].type: unknown source type "ftp" (want sql, dir or ct)`},
 		{"ct_source", `bad/ct_source.yml:4: ocsp.sources[0].origin: origin is required for a static log (its checkpoints' first line)`},
-		{"empty", `bad/empty.yml: nothing to monitor: configure replicas and/or ocsp.origins`},
+		{"empty", `bad/empty.yml: nothing to monitor: configure replicas, ocsp.origins and/or crl`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {

@@ -188,4 +188,5 @@ func (c *Config) resolvePaths(dir string) {
 		abs(&c.OCSP.Sources[i].Path)
 		abs(&c.OCSP.Sources[i].PublicKey)
 	}
+	c.CRL.resolvePaths(abs)
 }

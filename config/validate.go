@@ -15,8 +15,8 @@ import (
 // validate returns every problem with its key; Load adds file and line.
 func (c *Config) validate() Errors {
 	var v validator
-	if c.Primary == nil && len(c.Replicas) == 0 && len(c.OCSP.Origins) == 0 {
-		v.add("", "nothing to monitor: configure replicas and/or ocsp.origins")
+	if c.Primary == nil && len(c.Replicas) == 0 && len(c.OCSP.Origins) == 0 && !c.CRL.Configured() {
+		v.add("", "nothing to monitor: configure replicas, ocsp.origins and/or crl")
 	}
 	if c.Primary != nil {
 		v.database("primary", *c.Primary)
@@ -29,6 +29,8 @@ func (c *Config) validate() Errors {
 	}
 	v.replication(c.Replication)
 	c.OCSP.IssuerCerts = v.ocsp(&c.OCSP)
+	v.web(c.Web)
+	v.crl(&c.CRL)
 	return v.errs
 }
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"text/template"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +36,7 @@ type Exporter struct {
 	wg         *sync.WaitGroup
 	reloadOK   bool
 	reloadAt   time.Time
+	certLink   *template.Template // web.certificate_link; nil: no link
 }
 
 // New returns an exporter for these domains with nothing running;
@@ -73,6 +75,8 @@ func (e *Exporter) ApplyConfig(cfg *config.Config) {
 		}
 	}
 	e.reloadOK, e.reloadAt = true, time.Now()
+	// Validated by config.Load; a config built in code without it gets no link.
+	e.certLink, _ = config.ParseCertificateLink(cfg.Web.CertificateLink)
 	e.logger.Info("configuration applied", "replicas", len(cfg.Replicas), "primary", cfg.Primary != nil,
 		"origins", len(cfg.OCSP.Origins), "sources", len(cfg.OCSP.Sources))
 }

@@ -150,7 +150,7 @@ certstatus_test_up{name="a"} 1
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"<td>a</td>", "<td>3 pending</td>", "failed, previous configuration still running"} {
+	for _, want := range []string{`<td data-label="target">a</td>`, `<td data-label="measures">3 pending</td>`, "failed, previous configuration still running"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/status lacks %q", want)
 		}

@@ -47,14 +47,19 @@ func (e *Exporter) Handler(reg *prometheus.Registry, reload Reloader, logger *sl
 		}
 		fmt.Fprintln(w, "Reloaded")
 	})
-	mux.HandleFunc("/status", e.serveStatus)
+	v := incidentView{state: e.viewState, logger: logger}
+	mux.HandleFunc("/status", v.serveStatus)
+	mux.HandleFunc("GET /api/v1/certificates", v.serveAPICertificates)
+	mux.HandleFunc("GET /api/v1/replicas", v.serveAPIReplicas)
 	landing, err := web.NewLandingPage(web.LandingConfig{
 		Name:        "certstatus_exporter",
 		Description: "Is every certificate status answer authoritative and fresh? Replication lag, WAL headroom and OCSP canaries.",
 		Version:     version.Info(),
 		Links: []web.LandingLinks{
 			{Address: "metrics", Text: "Metrics"},
-			{Address: "status", Text: "Status of every probe target"},
+			{Address: "status", Text: "Incident view: overdue certificates, replicas, origins"},
+			{Address: "api/v1/certificates?state=overdue", Text: "Overdue certificates (JSON)"},
+			{Address: "api/v1/replicas", Text: "Replicas (JSON)"},
 			{Address: "-/healthy", Text: "Health"},
 		},
 	})

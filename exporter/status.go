@@ -1,41 +1,31 @@
 package exporter
 
 import (
-	"html/template"
-	"net/http"
 	"time"
 
+	"github.com/certstatus/certstatus_exporter/config"
 	"github.com/certstatus/certstatus_exporter/internal/target"
 )
 
-// The status page shows each target's health. It shows names and errors
-// (scrubbed), never DSNs.
-var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{"stamp": stamp, "ms": ms}).Parse(`<!DOCTYPE html>
-<html><head><title>certstatus_exporter status</title>
-<style>body{font-family:sans-serif}td,th{padding:2px 10px;text-align:left}.down{color:#b00}</style></head>
-<body><h1>certstatus_exporter status</h1>
-<p>Configuration loaded {{stamp .ReloadAt}}; last reload {{if .ReloadOK}}succeeded{{else}}<b class="down">failed, previous configuration still running</b>{{end}}.</p>
-<table><tr><th>probe</th><th>target</th><th>up</th><th>last success</th><th>last probe</th><th>took</th><th>state</th><th>last error</th></tr>
-{{range .Rows}}<tr><td>{{.Probe}}</td><td>{{.Target}}</td><td{{if not .Up}} class="down"{{end}}>{{if not .Probed}}not yet probed{{else if .Up}}up{{else}}down{{end}}</td>
-<td>{{stamp .LastSuccess}}</td><td>{{stamp .LastProbe}}</td><td>{{ms .Duration}}</td><td>{{.Summary}}</td><td>{{.Error}}</td></tr>
-{{end}}</table></body></html>
-`))
-
-func (e *Exporter) serveStatus(w http.ResponseWriter, _ *http.Request) {
+// viewState is what the incident view needs from the exporter right now:
+// the running components (those offering a view implement internal/view's
+// listers; they lock their own state and only copy it) and the settings.
+func (e *Exporter) viewState() viewState {
 	e.mu.RLock()
-	data := struct {
-		ReloadAt time.Time
-		ReloadOK bool
-		Rows     []target.Row
-	}{ReloadAt: e.reloadAt, ReloadOK: e.reloadOK}
+	defer e.mu.RUnlock()
+	st := viewState{link: e.certLink, reloadAt: e.reloadAt, reloadOK: e.reloadOK,
+		web: config.Web{Refresh: config.Duration(config.DefaultWebRefresh), PageSize: config.DefaultWebPageSize}}
+	// A config built in code (tests) may lack the defaults Load applies.
+	if e.cfg != nil && e.cfg.Web.PageSize > 0 && e.cfg.Web.Refresh > 0 {
+		st.web = e.cfg.Web
+	}
 	for _, c := range e.components {
 		if c != nil {
-			data.Rows = append(data.Rows, c.Status()...)
+			st.components = append(st.components, c)
+			st.targets = append(st.targets, c.Status()...)
 		}
 	}
-	e.mu.RUnlock()
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = statusPage.Execute(w, data)
+	return st
 }
 
 func stamp(t time.Time) string {
@@ -46,3 +36,19 @@ func stamp(t time.Time) string {
 }
 
 func ms(d time.Duration) string { return d.Round(time.Millisecond).String() }
+
+// targetRow is a target.Row as the page shows it.
+type targetRow struct {
+	target.Row
+	UpText, LastSuccessText, LastProbeText, Took string
+}
+
+func targetRows(rows []target.Row) []targetRow {
+	out := make([]targetRow, 0, len(rows))
+	for _, r := range rows {
+		tr := targetRow{Row: r, LastSuccessText: stamp(r.LastSuccess), LastProbeText: stamp(r.LastProbe), Took: ms(r.Duration)}
+		tr.UpText, _ = health(r.Probed, r.Up, "not yet probed", "up", "down")
+		out = append(out, tr)
+	}
+	return out
+}

@@ -275,6 +275,7 @@ wait_streaming() {
 
 cmd_down() {
   local o node
+  LAB_DIR="$LAB_DIR" bash "$REPO/lab/crl.sh" down || true # the CRL path (lab/crl.sh), if it was started
   for o in origin-1 origin-2; do
     if origin_running "$o"; then kill "$(cat "$LAB_DIR/run/$o.pid")" 2>/dev/null || true; fi
     rm -f "$LAB_DIR/run/$o.pid"

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need on a fresh Debian machine with Go:
 # PostgreSQL 15 (the lab), Prometheus' promtool and Alertmanager (rules and the
-# end-to-end paging test). cfssl is installed by lab/lab.sh, pinned.
+# end-to-end paging test), Chromium (the browser test), nginx (the CRL lab's
+# CDN). cfssl is installed by lab/lab.sh, pinned.
 set -euo pipefail
 need=()
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || command -v alertmanager >/dev/null || need+=(prometheus-alertmanager)
 command -v curl >/dev/null || need+=(curl)
+[ -x /usr/bin/chromium ] || need+=(chromium) # the status-page browser test (internal/browsertest)
+[ -x /usr/sbin/nginx ] || need+=(nginx-light) # the CRL lab's caching proxy (CDN)
 ((${#need[@]})) || exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "deps: missing ${need[*]}; run as root or: sudo apt-get install ${need[*]}" >&2

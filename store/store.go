@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/certstatus/certstatus_exporter/internal/target"
 )
@@ -174,7 +175,7 @@ func (s *Store) Write(batches ...Batch) error {
 
 func apply(tx *bolt.Tx, b Batch) error {
 	if b.Replace {
-		if err := tx.DeleteBucket([]byte(b.Bucket)); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+		if err := tx.DeleteBucket([]byte(b.Bucket)); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
 			return err
 		}
 	}

@@ -21,13 +21,20 @@ import (
 
 // The committed JSON is what the generator writes (go run ./dashboards/gen).
 func TestCommittedJSONIsCurrent(t *testing.T) {
-	for name, d := range Dashboards() {
-		want, _ := json.MarshalIndent(d, "", "  ")
+	ds, err := Dashboards()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, d := range ds {
+		want, err := Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
 		got, err := os.ReadFile(filepath.Join("..", name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(bytes.TrimSpace(got), want) {
+		if !bytes.Equal(got, want) {
 			t.Errorf("dashboards/%s is stale: run go run ./dashboards/gen", name)
 		}
 	}
@@ -37,8 +44,11 @@ type panel struct {
 	Type       string
 	Title      string
 	Datasource struct{ UID string }
-	Targets    []struct{ Expr string }
-	Panels     []panel
+	Targets    []struct {
+		Expr       string
+		Datasource struct{ UID string }
+	}
+	Panels []panel
 }
 
 type dashboardJSON struct {
@@ -52,8 +62,12 @@ type dashboardJSON struct {
 
 func loadDashboards(t *testing.T) map[string]dashboardJSON {
 	files, _ := filepath.Glob("../*.json")
-	if len(files) != 3 {
-		t.Fatalf("want 3 dashboards, found %v", files)
+	want, err := Dashboards()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != len(want) {
+		t.Fatalf("want %d dashboards, found %v", len(want), files)
 	}
 	out := map[string]dashboardJSON{}
 	for _, f := range files {
@@ -99,7 +113,8 @@ func exported() map[string]bool {
 
 var (
 	metricToken = regexp.MustCompile(`\b(certstatus_[a-z0-9_]+|up)\b`)
-	grafanaVars = strings.NewReplacer("$__rate_interval", "5m", "$replica", "replica-1", "$origin", "origin-1")
+	grafanaVars = strings.NewReplacer("$__rate_interval", "5m", "$replica", "replica-1", "$origin", "origin-1",
+		"$job", "certstatus", "$instance", "127.0.0.1:9415")
 )
 
 func TestDashboardsQueryOnlyRealMetricsAndParse(t *testing.T) {
@@ -112,8 +127,10 @@ func TestDashboardsQueryOnlyRealMetricsAndParse(t *testing.T) {
 		for _, v := range d.Templating.List {
 			vars[v.Name] = true
 		}
-		if !vars["datasource"] {
-			t.Errorf("%s: no datasource variable", file)
+		for _, want := range []string{"datasource", "job", "instance"} {
+			if !vars[want] {
+				t.Errorf("%s: no %s variable", file, want)
+			}
 		}
 		if file != "certstatus-origin.json" && !vars["replica"] || file != "certstatus-replica.json" && !vars["origin"] {
 			t.Errorf("%s: variables %v, want replica and/or origin", file, vars)
@@ -126,6 +143,12 @@ func TestDashboardsQueryOnlyRealMetricsAndParse(t *testing.T) {
 				t.Errorf("%s: panel %q: datasource %q, %d targets", file, p.Title, p.Datasource.UID, len(p.Targets))
 			}
 			for _, tg := range p.Targets {
+				if tg.Datasource.UID != "${datasource}" {
+					t.Errorf("%s: panel %q: a query's datasource is %q", file, p.Title, tg.Datasource.UID)
+				}
+				if !strings.Contains(tg.Expr, `job=~"$job",instance=~"$instance"`) {
+					t.Errorf("%s: panel %q: query not scoped to $job and $instance: %s", file, p.Title, tg.Expr)
+				}
 				for _, m := range metricToken.FindAllString(tg.Expr, -1) {
 					if !names[m] {
 						t.Errorf("%s: panel %q queries %s, which the exporter does not expose", file, p.Title, m)
@@ -151,4 +174,95 @@ func TestDashboardsQueryOnlyRealMetricsAndParse(t *testing.T) {
 		t.Errorf("dashboard PromQL does not parse: %v\n%s", err, out)
 	}
 	t.Logf("%d dashboard queries checked", n)
+}
+
+// The fleet dashboard ranks replicas by time to WAL loss, soonest first.
+func TestFleetHasReplicasByETATable(t *testing.T) {
+	raw, err := os.ReadFile("../certstatus-fleet.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Panels []struct {
+			Type, Title string
+			Targets     []struct {
+				Expr    string
+				Instant bool
+				Format  string
+			}
+			Transformations []struct{ ID string }
+			Options         struct {
+				SortBy []struct {
+					DisplayName string
+					Desc        bool
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range d.Panels {
+		if p.Title != "Replicas by WAL-loss ETA" {
+			continue
+		}
+		if p.Type != "table" || len(p.Targets) == 0 || !strings.HasPrefix(p.Targets[0].Expr, "certstatus_replica_wal_loss_eta_seconds{") {
+			t.Fatalf("ETA table: type %q, targets %+v", p.Type, p.Targets)
+		}
+		for _, tg := range p.Targets {
+			if !tg.Instant || tg.Format != "table" {
+				t.Errorf("ETA table query %q: instant %v format %q, want an instant table query", tg.Expr, tg.Instant, tg.Format)
+			}
+		}
+		if len(p.Transformations) == 0 || p.Transformations[0].ID != "merge" {
+			t.Errorf("ETA table: transformations %+v, want merge first (one row per replica)", p.Transformations)
+		}
+		if len(p.Options.SortBy) != 1 || p.Options.SortBy[0].DisplayName != "Time to WAL loss" || p.Options.SortBy[0].Desc {
+			t.Errorf("ETA table sorted by %+v, want ascending time to WAL loss", p.Options.SortBy)
+		}
+		return
+	}
+	t.Fatal("fleet dashboard has no \"Replicas by WAL-loss ETA\" panel")
+}
+
+// Counts of certificates link to the exporter's list of their serials.
+func TestCertificateCountsLinkToTheIncidentView(t *testing.T) {
+	for file, want := range map[string][]string{
+		"certstatus-fleet.json":  {"Overdue certificates", "Pending certificates"},
+		"certstatus-origin.json": {"Overdue", "Pending"},
+	} {
+		raw, err := os.ReadFile(filepath.Join("..", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d struct {
+			Panels []struct {
+				Title       string
+				FieldConfig struct {
+					Defaults struct {
+						Links []struct{ URL string }
+					}
+				}
+			}
+		}
+		if err := json.Unmarshal(raw, &d); err != nil {
+			t.Fatal(err)
+		}
+		for _, title := range want {
+			found := false
+			for _, p := range d.Panels {
+				if p.Title != title {
+					continue
+				}
+				found = true
+				section := strings.ToLower(strings.Fields(title)[0])
+				if l := p.FieldConfig.Defaults.Links; len(l) != 1 || l[0].URL != "http://${__field.labels.instance}/status#"+section {
+					t.Errorf("%s: %q links %+v, want the instance's /status#%s", file, title, l, section)
+				}
+			}
+			if !found {
+				t.Errorf("%s: no panel %q", file, title)
+			}
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/certstatus/certstatus_exporter/canary"
+	"github.com/certstatus/certstatus_exporter/crl"
 	"github.com/certstatus/certstatus_exporter/exporter"
 	"github.com/certstatus/certstatus_exporter/replication"
 	"github.com/certstatus/certstatus_exporter/store"
@@ -18,5 +19,6 @@ func All(logger *slog.Logger, st *store.Store) []exporter.Domain {
 	return []exporter.Domain{
 		replication.NewDomain(logger.With("domain", "replication")),
 		canary.NewDomain(logger.With("domain", "ocsp"), st),
+		crl.NewDomain(logger.With("domain", "crl"), st),
 	}
 }

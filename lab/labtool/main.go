@@ -8,6 +8,7 @@
 //	labtool ct-submit LOG-URL LOG-PUB.pem CERT.pem ISSUER.pem
 //	                                             add-chain / add-pre-chain; prints the verified SCT
 //	labtool ct-issue -n N [flags]                precert -> CT -> final cert -> CT, DB row, OCSP row (see -h)
+//	labtool crl [serve] ...                      render a node's CRL shards / serve them (see crl.go)
 package main
 
 import (
@@ -36,9 +37,11 @@ func run(args []string) int {
 		err = ctSubmit(args[1], args[2], args[3], args[4])
 	case len(args) >= 1 && args[0] == "ct-issue":
 		err = ctIssue(args[1:])
+	case len(args) > 0 && args[0] == "crl":
+		err = crlCommand(args[1:])
 	default:
 		fmt.Fprintln(os.Stderr, "usage: labtool serial CERT | precert CA KEY OUT | bulk N DSN CA KEY RESP RESPKEY |"+
-			" serve ADDR DIR | ct-submit URL PUB CERT ISSUER | ct-issue -n N ...")
+			" serve ADDR DIR | ct-submit URL PUB CERT ISSUER | ct-issue -n N ... | crl ...")
 		return 2
 	}
 	if err != nil {

@@ -1,0 +1,123 @@
+package canary
+
+import (
+	"cmp"
+	"container/heap"
+	"math/big"
+	"slices"
+	"time"
+
+	"github.com/certstatus/certstatus_exporter/internal/view"
+)
+
+// rank is this origin's incident-view state for a certificate published
+// at publishedAt, as view.StateRank numbers it; deadline is now − SLA.
+func (s originState) rank(publishedAt, deadline int64) int {
+	switch {
+	case s.authoritative():
+		return rankAuthoritative
+	case publishedAt < deadline:
+		return rankOverdue
+	}
+	return rankPending
+}
+
+// The states' ranks, as view.StateRank gives them (checked by a test).
+const (
+	rankAuthoritative = iota
+	rankPending
+	rankOverdue
+)
+
+// match is a certificate in a page being selected, with its worst rank.
+type match struct {
+	c     *tracked
+	worst int
+}
+
+// compareMatches is view.Compare on the compact keys: worst first, then
+// published earliest, then serial.
+func compareMatches(a, b match) int {
+	return cmp.Or(cmp.Compare(b.worst, a.worst), cmp.Compare(a.c.publishedAt, b.c.publishedAt),
+		cmp.Compare(len(a.c.key.serial), len(b.c.key.serial)), cmp.Compare(a.c.key.serial, b.c.key.serial),
+		cmp.Compare(a.c.key.issuer, b.c.key.issuer))
+}
+
+// firstK keeps the k matches that come first in compareMatches order: a
+// max-heap whose root is the last kept, so memory is O(k), not O(tracked).
+type firstK struct {
+	k  int
+	ms []match
+}
+
+func (h *firstK) Len() int           { return len(h.ms) }
+func (h *firstK) Less(i, j int) bool { return compareMatches(h.ms[i], h.ms[j]) > 0 }
+func (h *firstK) Swap(i, j int)      { h.ms[i], h.ms[j] = h.ms[j], h.ms[i] }
+func (h *firstK) Push(x any)         { h.ms = append(h.ms, x.(match)) }
+func (h *firstK) Pop() any {
+	m := h.ms[len(h.ms)-1]
+	h.ms = h.ms[:len(h.ms)-1]
+	return m
+}
+
+func (h *firstK) offer(m match) {
+	switch {
+	case h.k == 0:
+	case len(h.ms) < h.k:
+		heap.Push(h, m)
+	case compareMatches(m, h.ms[0]) < 0:
+		h.ms[0] = m
+		heap.Fix(h, 0)
+	}
+}
+
+// Certificates returns one page of tracked certificates in state q.State
+// at some origin (any state when empty), worst first (view.Compare), and
+// how many matched. The scan is one pass under the lock, like Stats; it
+// keeps only the first offset+limit matches and copies out only the page.
+// origins and issuers name the tracker's indexes.
+func (t *Tracker) Certificates(q view.CertificateQuery, now time.Time, sla time.Duration, origins, issuers []string) ([]view.Certificate, int) {
+	want := view.StateRank(q.State) // -1: any state
+	lo, limit := max(q.Offset, 0), max(q.Limit, 0)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	deadline := now.Add(-sla).UnixNano()
+	top := &firstK{k: min(lo+limit, len(t.certs))}
+	total := 0
+	for _, c := range t.certs {
+		worst, ok := 0, want < 0
+		for _, s := range c.origins {
+			r := s.rank(c.publishedAt, deadline)
+			worst = max(worst, r)
+			ok = ok || r == want
+		}
+		if ok {
+			total++
+			top.offer(match{c, worst})
+		}
+	}
+	ms := top.ms
+	slices.SortFunc(ms, compareMatches)
+	ms = ms[min(lo, len(ms)):]
+	page := make([]view.Certificate, 0, len(ms))
+	for _, m := range ms {
+		c := m.c
+		vc := view.Certificate{Serial: view.SerialHex(new(big.Int).SetBytes([]byte(c.key.serial))), Kind: c.kind,
+			PublishedAt: time.Unix(0, c.publishedAt).UTC(), Provenance: c.provenance.String(), Origins: make([]view.OriginAnswer, 0, len(c.origins))}
+		if c.key.issuer >= 0 && c.key.issuer < len(issuers) {
+			vc.Issuer = issuers[c.key.issuer]
+		}
+		for i, s := range c.origins {
+			a := view.OriginAnswer{State: view.States()[s.rank(c.publishedAt, deadline)], Result: s.result.String()}
+			if i < len(origins) {
+				a.Origin = origins[i]
+			}
+			if s.since != 0 {
+				a.Since, a.Asked = time.Unix(0, s.since).UTC(), time.Unix(0, s.lastCheck).UTC()
+			}
+			vc.Origins = append(vc.Origins, a)
+		}
+		page = append(page, vc)
+	}
+	return page, total
+}
