@@ -373,9 +373,10 @@ func TestLabBacksOffOnPushback(t *testing.T) {
 	c := upCTLab(t)
 	tp := newTamperer(t, c)
 	l := newLog(t, c.config(t, tp.srv.URL+"/"))
+	before := waitTree(t, l, 0)
 	want := c.issue(t, 3)
-	tree := waitTree(t, l, 6)
-	pos, err := l.Start(context.Background(), tree, tree.Size-6)
+	tree := waitTree(t, l, before.Size+6)
+	pos, err := l.Start(context.Background(), tree, before.Size)
 	if err != nil {
 		t.Fatal(err)
 	}
