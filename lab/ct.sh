@@ -59,7 +59,9 @@ init_log() {
     mkdir -p "$CT"
     od -An -N8 -tx8 /dev/urandom | tr -d ' ' >"$CT/instance"
   fi
-  mkdir -p "$CT/storage" "$LAB_DIR/log"
+  # storage/issuer made here: TesseraCT v0.1.1's own mkdir of it races between
+  # the first concurrent submissions ("file exists" -> HTTP 500).
+  mkdir -p "$CT/storage/issuer" "$LAB_DIR/log"
   if [ ! -f "$CT/log-key.pem" ]; then
     log "generating the log's ECDSA P-256 key"
     openssl ecparam -name prime256v1 -genkey -noout -out "$CT/log-key.pem" 2>/dev/null
