@@ -185,8 +185,11 @@ func (c *CTSource) Fetch(ctx context.Context) ([]Found, error) {
 	if moved {
 		c.save(next)
 	}
+	// The pass's own budget running out after progress is not a failure:
+	// the rest follows next pass (CertstatusCTSourceBehind if it never catches up).
+	budgetSpent := readCtx.Err() != nil && ctx.Err() == nil
 	switch {
-	case err == nil, errors.Is(err, errCTFull):
+	case err == nil, errors.Is(err, errCTFull), budgetSpent && next.Index > pos.Index:
 		return found, nil
 	case next.Index > pos.Index:
 		c.fail(err) // counted; the progress is kept and handed over
