@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certstatus/certstatus_exporter/internal/cttest"
 	"github.com/certstatus/certstatus_exporter/lab/labtest"
 )
 
@@ -352,11 +353,11 @@ func TestLabRefusesBadCheckpoints(t *testing.T) {
 				name, err, ReasonOf(err), len(got), after.Index, after.TreeSize, reason)
 		}
 	}
-	refuse("signed by another key", signCheckpoint(t, newLogKey(t), origin, real.Size, real.Hash, now), ReasonBadSignature)
-	refuse("another origin", signCheckpoint(t, key, origin+"-other", real.Size, real.Hash, now), ReasonBadSignature)
-	refuse("tree not extending the verified one", signCheckpoint(t, key, origin, real.Size, forged, now), ReasonInconsistent)
-	refuse("fork at the verified size", signCheckpoint(t, key, origin, pos.TreeSize, forged, now), ReasonInconsistent)
-	refuse("rewound", signCheckpoint(t, key, origin, pos.TreeSize-1, forged, now), ReasonInconsistent)
+	refuse("signed by another key", cttest.SignCheckpoint(t, cttest.NewLogKey(t), origin, real.Size, real.Hash, now), ReasonBadSignature)
+	refuse("another origin", cttest.SignCheckpoint(t, key, origin+"-other", real.Size, real.Hash, now), ReasonBadSignature)
+	refuse("tree not extending the verified one", cttest.SignCheckpoint(t, key, origin, real.Size, forged, now), ReasonInconsistent)
+	refuse("fork at the verified size", cttest.SignCheckpoint(t, key, origin, pos.TreeSize, forged, now), ReasonInconsistent)
+	refuse("rewound", cttest.SignCheckpoint(t, key, origin, pos.TreeSize-1, forged, now), ReasonInconsistent)
 
 	// The honest checkpoint again: everything since the position, once.
 	tp.checkpoint.Store(nil)
