@@ -120,7 +120,7 @@ func (l *rfcLog) Start(ctx context.Context, tree Tree, index int64) (Position, e
 	if err != nil {
 		return pos, errorf(ReasonParse, "%v", err)
 	}
-	r, err := rangeFactory.NewRange(0, uint64(index), hashes)
+	r, err := rangeFactory().NewRange(0, uint64(index), hashes)
 	if err != nil {
 		return pos, errorf(ReasonParse, "%v", err)
 	}
@@ -199,7 +199,7 @@ func (l *rfcLog) Read(ctx context.Context, pos Position, tree Tree, fn func(*Ent
 		if err != nil {
 			return next, err
 		}
-		grown, err := rangeFactory.NewRange(0, r.End(), r.Hashes())
+		grown, err := rangeFactory().NewRange(0, r.End(), r.Hashes())
 		if err != nil {
 			return next, errorf(ReasonParse, "%v", err)
 		}
