@@ -6,6 +6,7 @@ package alerts
 import (
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -41,7 +42,18 @@ func promtool(t *testing.T, args ...string) {
 	}
 }
 
-func TestPromtoolCheckRules(t *testing.T) { promtool(t, "check", "rules", "certstatus.rules.yml") }
+// ruleFiles are every rule file: one per concern, each with its runbooks.
+func ruleFiles(t *testing.T) []string {
+	files, _ := filepath.Glob("*.rules.yml")
+	if len(files) == 0 {
+		t.Fatal("no rule files")
+	}
+	return files
+}
+
+func TestPromtoolCheckRules(t *testing.T) {
+	promtool(t, append([]string{"check", "rules"}, ruleFiles(t)...)...)
+}
 
 func TestPromtoolTestRules(t *testing.T) {
 	tests, _ := filepath.Glob("tests/*.test.yml")
@@ -54,21 +66,17 @@ func TestPromtoolTestRules(t *testing.T) {
 var anchor = regexp.MustCompile(`(?m)^## (\S+)$`)
 
 func TestEveryAlertHasSeverityRunbookAndFiringTest(t *testing.T) {
-	raw, err := os.ReadFile("certstatus.rules.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var rf ruleFile
-	if err := yaml.Unmarshal(raw, &rf); err != nil {
-		t.Fatal(err)
-	}
-	runbooks, err := os.ReadFile("../docs/runbooks.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sections := map[string]bool{}
-	for _, m := range anchor.FindAllStringSubmatch(string(runbooks), -1) {
-		sections[strings.ToLower(m[1])] = true
+	for _, f := range ruleFiles(t) {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var one ruleFile
+		if err := yaml.Unmarshal(raw, &one); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		rf.Groups = append(rf.Groups, one.Groups...)
 	}
 	fired := firedInTests(t)
 	alerts := 0
@@ -91,9 +99,9 @@ func TestEveryAlertHasSeverityRunbookAndFiringTest(t *testing.T) {
 					t.Errorf("%s: no %s", r.Alert, a)
 				}
 			}
-			_, frag, _ := strings.Cut(r.Annotations["runbook_url"], "#")
-			if frag != strings.ToLower(r.Alert) || !sections[frag] {
-				t.Errorf("%s: runbook_url %q has no section in docs/runbooks.md", r.Alert, r.Annotations["runbook_url"])
+			doc, frag, _ := strings.Cut(r.Annotations["runbook_url"], "#")
+			if frag != strings.ToLower(r.Alert) || !runbookSections(t, path.Base(doc))[frag] {
+				t.Errorf("%s: runbook_url %q has no section in docs/%s", r.Alert, r.Annotations["runbook_url"], path.Base(doc))
 			}
 			if !fired[r.Alert] {
 				t.Errorf("%s: no promtool test expects it to fire", r.Alert)
@@ -103,6 +111,19 @@ func TestEveryAlertHasSeverityRunbookAndFiringTest(t *testing.T) {
 	if alerts < 20 {
 		t.Errorf("only %d alerts", alerts)
 	}
+}
+
+// runbookSections lists the alert sections of docs/<name>.
+func runbookSections(t *testing.T, name string) map[string]bool {
+	runbooks, err := os.ReadFile(filepath.Join("..", "docs", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sections := map[string]bool{}
+	for _, m := range anchor.FindAllStringSubmatch(string(runbooks), -1) {
+		sections[strings.ToLower(m[1])] = true
+	}
+	return sections
 }
 
 // firedInTests lists the alerts some test expects to fire.
@@ -143,8 +164,8 @@ func TestDeployConfigs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rules, _ := filepath.Abs("certstatus.rules.yml")
-	cfg := strings.Replace(string(raw), "/etc/prometheus/rules/certstatus.rules.yml", rules, 1)
+	rules, _ := filepath.Abs("*.rules.yml")
+	cfg := strings.Replace(string(raw), "/etc/prometheus/rules/*.rules.yml", rules, 1)
 	path := filepath.Join(t.TempDir(), "prometheus.yml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)

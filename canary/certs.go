@@ -47,6 +47,9 @@ type IssuedCert struct {
 	NotBefore   time.Time // not a clock; bounds how old a certificate can be
 	NotAfter    time.Time
 	Kind        string
+	// SeenBy says which source found it, for reconciling CT with the
+	// CA's inventory.
+	SeenBy Sighting
 }
 
 // CertError is a certificate a source could not use, with its reason.

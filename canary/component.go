@@ -23,16 +23,18 @@ import (
 // canary runs one loop per certificate source and one per origin over a
 // shared tracker.
 type canary struct {
-	logger  *slog.Logger
-	persist *persister // nil without a store
-	cfg     config.OCSP
-	issuers []*ocsp.Issuer
-	tracker *Tracker
-	m       *metrics
-	sources []*sourceTarget
-	origins []*originTarget
+	logger     *slog.Logger
+	reconciler *reconciler // nil without an inventory source
+	persist    *persister  // nil without a store
+	cfg        config.OCSP
+	issuers    []*ocsp.Issuer
+	tracker    *Tracker
+	m          *metrics
+	sources    []*sourceTarget
+	origins    []*originTarget
 	// nonCDN are the indexes of the origins a CDN is compared with.
-	nonCDN []int
+	nonCDN     []int
+	compliance *compliance
 }
 
 type fetcher interface {
@@ -41,6 +43,7 @@ type fetcher interface {
 }
 
 type sourceTarget struct {
+	role  Sighting // CT log, inventory, or neither
 	name  string
 	typ   string
 	fetch fetcher
@@ -88,7 +91,7 @@ func newCanary(cfg *config.Config, m *metrics, st *store.Store, logger *slog.Log
 		c.issuers = append(c.issuers, is)
 	}
 	for _, s := range o.Sources {
-		src := &sourceTarget{name: s.Name, typ: s.Type, seen: NewSeenSet(o.MaxTracked), health: newHealth()}
+		src := &sourceTarget{role: role(s, len(c.sources)), name: s.Name, typ: s.Type, seen: NewSeenSet(o.MaxTracked), health: newHealth()}
 		switch s.Type {
 		case config.SourceSQL:
 			src.fetch = NewSQLSource(s, o.Timeout.D(), st, time.Now().Add(-o.TrackFor.D()))
@@ -133,8 +136,11 @@ func newCanary(cfg *config.Config, m *metrics, st *store.Store, logger *slog.Log
 		sources = append(sources, s.Name)
 	}
 	m.initLabels(origins, sources)
+	c.compliance = newCompliance(o, c.issuers, c.tracker, m.compliance)
+	c.reconciler = newReconciler(o, c.tracker)
+	c.tracker.invGrace = o.InventoryGrace.D()
 	if st.Persistent() {
-		c.persist = &persister{st: st, issuers: c.issuers, origins: origins}
+		c.persist = &persister{st: st, issuers: c.issuers, origins: origins, sources: sources}
 		loaded, skipped := c.persist.load(c.tracker)
 		logger.Info("tracked certificates restored from the store", "restored", loaded, "skipped", skipped)
 	}
@@ -171,6 +177,8 @@ func (c *canary) Start(ctx context.Context, wg *sync.WaitGroup) {
 		// A pass may use the whole interval; each request has its own timeout.
 		target.Every(ctx, wg, interval, interval, l, func(ctx context.Context) { c.checkOrigin(ctx, o, l) })
 	}
+	c.compliance.start(ctx, wg, logger)
+	c.reconciler.start(ctx, wg, logger)
 }
 
 func (c *canary) close() {
@@ -180,6 +188,7 @@ func (c *canary) close() {
 	for _, o := range c.origins {
 		o.client.HTTP.CloseIdleConnections()
 	}
+	c.compliance.close()
 }
 
 func (c *canary) pollSource(ctx context.Context, s *sourceTarget, logger *slog.Logger) {
@@ -227,6 +236,8 @@ func (c *canary) take(s *sourceTarget, f Found, now time.Time, logger *slog.Logg
 		return
 	}
 	ic, err := ParseIssued(f, c.issuers, now)
+	ic.SeenBy = s.role
+	ic.SeenBy.At = now
 	if err != nil {
 		reason := SourceErrUnparseable
 		var ce *CertError
@@ -326,6 +337,7 @@ func (c *canary) Collect(ch chan<- prometheus.Metric) {
 		col.Collect(ch)
 	}
 	ch <- target.Gauge(ocspTracked, float64(c.tracker.Len()))
+	c.reconciler.collect(ch)
 	if c.persist != nil {
 		ch <- target.Gauge(ocspUnpersisted, float64(c.tracker.Unpersisted()))
 	}
@@ -363,6 +375,7 @@ func (c *canary) Collect(ch chan<- prometheus.Metric) {
 		}
 		o.mu.RUnlock()
 	}
+	c.compliance.collect(ch)
 }
 
 const maxTransitionLines = 100

@@ -154,7 +154,7 @@ func hungSetup(t *testing.T) (*config.Config, *hungServer) {
   issuers: [%s]
   sources: [{name: spool, type: dir, path: %s}]
   origins:
-    - {name: hung, url: %q, method: POST, concurrency: 1}
+    - {name: hung, url: %q, method: POST, concurrency: 1, compliance: false}
     - {name: fast, url: %q, method: POST}
 `, issuerPath, spool, hung.URL, good.URL)
 	if err := os.WriteFile(cfgPath, []byte(yml), 0o600); err != nil {

@@ -34,11 +34,13 @@ type metrics struct {
 	// evictedUnresolved: dropped while some origin was not authoritative.
 	evictedUnresolved prometheus.Counter
 	ct                *ctMetrics
+	compliance        *complianceMetrics
 }
 
 func newMetrics() *metrics {
 	return &metrics{
-		ct: newCTMetrics(),
+		ct:         newCTMetrics(),
+		compliance: newComplianceMetrics(),
 		responses: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: target.Namespace, Name: "ocsp_responses_total",
 			Help: "OCSP checks by origin and result."}, []string{"origin", "result"}),
 		cacheableErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: target.Namespace, Name: "ocsp_cacheable_error_responses_total",
@@ -61,8 +63,9 @@ func newMetrics() *metrics {
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return append([]prometheus.Collector{m.responses, m.cacheableErrors, m.duration, m.timeToAuth, m.discovered,
+	cols := append([]prometheus.Collector{m.responses, m.cacheableErrors, m.duration, m.timeToAuth, m.discovered,
 		m.sourceErrors, m.evicted, m.evictedUnresolved}, m.ct.collectors()...)
+	return append(cols, m.compliance.collectors()...)
 }
 
 // initLabels creates every series of the configured targets at zero, so
@@ -92,6 +95,7 @@ func (m *metrics) initLabels(origins, sources []string) {
 
 // forget drops the series of origins and sources no longer configured.
 func (m *metrics) forget(origins, sources []string) {
+	m.compliance.forget(origins)
 	for _, o := range origins {
 		l := prometheus.Labels{"origin": o}
 		m.responses.DeletePartialMatch(l)
@@ -112,9 +116,10 @@ func certStates() []string { return []string{"pending", "authoritative", "overdu
 
 func describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{ocspCertificates, ocspOriginUp, ocspOldestThis, ocspNewestThis,
-		ocspEarliestNext, ocspLatestNext, ocspCDNDisagree, ocspTracked, ocspUnpersisted, sourceUp} {
+		ocspEarliestNext, ocspLatestNext, ocspCDNDisagree, ocspTracked, ocspUnpersisted, sourceUp, inventoryMissing, ctUnlogged} {
 		ch <- d
 	}
 	target.DescribeHealth(ch)
 	describeCT(ch)
+	describeCompliance(ch)
 }

@@ -18,7 +18,7 @@ import (
 // kill -9 keeps every clock and every origin's answer.
 const (
 	certBucket    = "ocsp_certificates"
-	recordVersion = 1
+	recordVersion = 2
 	// flushInterval bounds what a crash can lose: at most this much of
 	// answers; the next pass asks again.
 	flushInterval = 2 * time.Second
@@ -29,6 +29,7 @@ type persister struct {
 	st      *store.Store
 	issuers []*ocsp.Issuer
 	origins []string
+	sources []string // by position, to name a sighting's source
 }
 
 func (p *persister) storeKey(k certKey) string {
@@ -47,6 +48,19 @@ func (p *persister) encode(c *tracked) []byte {
 	b = append(b, recordVersion, kind, byte(c.provenance))
 	b = binary.BigEndian.AppendUint64(b, uint64(c.publishedAt))
 	b = binary.BigEndian.AppendUint64(b, uint64(c.notAfter))
+	w := c.sightings
+	b = p.appendSource(b, w.ct)
+	b = binary.BigEndian.AppendUint64(b, uint64(w.ctAt))
+	b = p.appendSource(b, w.inventory)
+	b = binary.BigEndian.AppendUint64(b, uint64(w.inventoryAt))
+	flags := byte(0)
+	if w.missingLogged {
+		flags |= 1
+	}
+	if w.unloggedLogged {
+		flags |= 2
+	}
+	b = append(b, flags)
 	b = append(b, byte(len(c.origins)))
 	for i, s := range c.origins {
 		b = append(b, byte(len(p.origins[i])))
@@ -78,6 +92,10 @@ func (p *persister) decode(key certKey, v []byte) (*tracked, error) {
 	}
 	c.provenance = Provenance(r.byte())
 	c.publishedAt, c.notAfter = r.int64(), r.int64()
+	c.sightings.ct, c.sightings.ctAt = p.source(r.bytes(int(r.byte()))), r.int64()
+	c.sightings.inventory, c.sightings.inventoryAt = p.source(r.bytes(int(r.byte()))), r.int64()
+	flags := r.byte()
+	c.sightings.missingLogged, c.sightings.unloggedLogged = flags&1 != 0, flags&2 != 0
 	for n := int(r.byte()); n > 0 && r.err == nil; n-- {
 		name := string(r.bytes(int(r.byte())))
 		var s originState
@@ -93,6 +111,28 @@ func (p *persister) decode(key certKey, v []byte) (*tracked, error) {
 		return nil, errRecord
 	}
 	return c, nil
+}
+
+// appendSource writes a sighting's source by name ("" for none): positions
+// change when the configuration does.
+func (p *persister) appendSource(b []byte, pos int16) []byte {
+	name := ""
+	if pos > 0 && int(pos) <= len(p.sources) && len(p.sources[pos-1]) < 256 {
+		name = p.sources[pos-1]
+	}
+	b = append(b, byte(len(name)))
+	return append(b, name...)
+}
+
+// source is the position + 1 of a source by name; 0 when it is not
+// configured any more (the sighting is forgotten).
+func (p *persister) source(name []byte) int16 {
+	for i, s := range p.sources {
+		if s == string(name) && len(name) > 0 {
+			return int16(i + 1)
+		}
+	}
+	return 0
 }
 
 type reader struct {

@@ -25,5 +25,5 @@ func (c *canary) Status() []target.Row {
 			Error:   o.lastErr})
 		o.mu.RUnlock()
 	}
-	return rows
+	return append(rows, c.compliance.rows()...)
 }

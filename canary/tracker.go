@@ -21,6 +21,9 @@ type Tracker struct {
 	certs   map[certKey]*tracked
 	origins int
 	max     int
+	// invGrace: how long after a CT log has a certificate it must be in an
+	// inventory source (see inventory.go).
+	invGrace time.Duration
 	// Changes not yet persisted; see persist.go.
 	dirty map[certKey]struct{}
 	gone  map[certKey]struct{}
@@ -38,6 +41,7 @@ type tracked struct {
 	provenance  Provenance
 	publishedAt int64
 	notAfter    int64 // 0: unknown
+	sightings   sightings
 	origins     []originState
 }
 
@@ -83,14 +87,19 @@ func (t *Tracker) Add(c IssuedCert) (added bool, ev Evictions) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if tc, ok := t.certs[key]; ok {
+		changed := tc.sightings.add(c.SeenBy)
 		if c.Provenance.better(tc.provenance) {
 			tc.provenance, tc.publishedAt = c.Provenance, c.PublishedAt.UnixNano()
+			changed = true
+		}
+		if changed {
 			t.dirty[key] = struct{}{}
 		}
 		return false, Evictions{}
 	}
 	tc := &tracked{key: key, kind: c.Kind, provenance: c.Provenance, publishedAt: c.PublishedAt.UnixNano(),
 		origins: make([]originState, t.origins)}
+	tc.sightings.add(c.SeenBy)
 	if !c.NotAfter.IsZero() {
 		tc.notAfter = c.NotAfter.UnixNano()
 	}

@@ -75,8 +75,8 @@ func (h *firstK) offer(m match) {
 // at some origin (any state when empty), worst first (view.Compare), and
 // how many matched. The scan is one pass under the lock, like Stats; it
 // keeps only the first offset+limit matches and copies out only the page.
-// origins and issuers name the tracker's indexes.
-func (t *Tracker) Certificates(q view.CertificateQuery, now time.Time, sla time.Duration, origins, issuers []string) ([]view.Certificate, int) {
+// origins, issuers and sources name the tracker's indexes.
+func (t *Tracker) Certificates(q view.CertificateQuery, now time.Time, sla time.Duration, origins, issuers []string, sources ...string) ([]view.Certificate, int) {
 	want := view.StateRank(q.State) // -1: any state
 	lo, limit := max(q.Offset, 0), max(q.Limit, 0)
 	t.mu.Lock()
@@ -85,6 +85,9 @@ func (t *Tracker) Certificates(q view.CertificateQuery, now time.Time, sla time.
 	top := &firstK{k: min(lo+limit, len(t.certs))}
 	total := 0
 	for _, c := range t.certs {
+		if q.MissingFromInventory && !c.sightings.missing(now.UnixNano(), t.invGrace) {
+			continue
+		}
 		worst, ok := 0, want < 0
 		for _, s := range c.origins {
 			r := s.rank(c.publishedAt, deadline)
@@ -103,7 +106,11 @@ func (t *Tracker) Certificates(q view.CertificateQuery, now time.Time, sla time.
 	for _, m := range ms {
 		c := m.c
 		vc := view.Certificate{Serial: view.SerialHex(new(big.Int).SetBytes([]byte(c.key.serial))), Kind: c.kind,
-			PublishedAt: time.Unix(0, c.publishedAt).UTC(), Provenance: c.provenance.String(), Origins: make([]view.OriginAnswer, 0, len(c.origins))}
+			PublishedAt: time.Unix(0, c.publishedAt).UTC(), Provenance: c.provenance.String(), Origins: make([]view.OriginAnswer, 0, len(c.origins)),
+			MissingFromInventory: c.sightings.missing(now.UnixNano(), t.invGrace)}
+		if w := c.sightings.ct; w > 0 && int(w) <= len(sources) {
+			vc.CTSource = sources[w-1]
+		}
 		if c.key.issuer >= 0 && c.key.issuer < len(issuers) {
 			vc.Issuer = issuers[c.key.issuer]
 		}

@@ -54,5 +54,9 @@ func (c *canary) Certificates(q view.CertificateQuery) ([]view.Certificate, int)
 	for i, is := range c.issuers {
 		issuers[i] = is.Cert.Subject.String()
 	}
-	return c.tracker.Certificates(q, time.Now(), c.cfg.SLA.D(), origins, issuers)
+	sources := make([]string, len(c.cfg.Sources))
+	for i, s := range c.cfg.Sources {
+		sources[i] = s.Name
+	}
+	return c.tracker.Certificates(q, time.Now(), c.cfg.SLA.D(), origins, issuers, sources...)
 }

@@ -56,9 +56,17 @@ type OCSP struct {
 	// RecheckInterval is how often an authoritative certificate is asked again.
 	RecheckInterval Duration `yaml:"recheck_interval"`
 	MaxTracked      int      `yaml:"max_tracked"`
-	Issuers         []string `yaml:"issuers"`
-	Sources         []Source `yaml:"sources"`
-	Origins         []Origin `yaml:"origins"`
+	// ComplianceInterval is how often each origin gets the compliance probes.
+	ComplianceInterval Duration `yaml:"compliance_interval"`
+	// InventoryGrace: a certificate in a CT log but in no inventory source
+	// this long after the log saw it is missing from the CA's inventory.
+	InventoryGrace Duration `yaml:"inventory_grace"`
+	// CTGrace: a certificate in an inventory source but in no CT log this
+	// long after it was seen is unlogged (only with a ct source).
+	CTGrace Duration `yaml:"ct_grace"`
+	Issuers []string `yaml:"issuers"`
+	Sources []Source `yaml:"sources"`
+	Origins []Origin `yaml:"origins"`
 
 	// IssuerCerts are the CA certificates read from Issuers during validation.
 	IssuerCerts []*x509.Certificate `yaml:"-"`
@@ -79,11 +87,14 @@ const (
 
 // Source is where just-issued certificates come from.
 type Source struct {
-	Name     string `yaml:"name"`
-	Type     string `yaml:"type"`
-	Database `yaml:",inline"`
-	Query    string `yaml:"query"`
-	Path     string `yaml:"path"`
+	Name string `yaml:"name"`
+	Type string `yaml:"type"`
+	// Inventory marks the CA's own record of what it issued (its database):
+	// CT logs are reconciled against the inventory sources.
+	Inventory bool `yaml:"inventory"`
+	Database  `yaml:",inline"`
+	Query     string `yaml:"query"`
+	Path      string `yaml:"path"`
 
 	// A ct source: a CT log's read URL, its API (static or rfc6962), its
 	// public key (PEM file), its checkpoint origin (static only), and where
@@ -111,6 +122,8 @@ type Origin struct {
 	Concurrency int      `yaml:"concurrency"`
 	// CDN marks the public URL; its answers are compared with the origins'.
 	CDN bool `yaml:"cdn"`
+	// Compliance: false turns the compliance probes off here (nil: on).
+	Compliance *bool `yaml:"compliance"`
 }
 
 // Defaults, applied by Load before validation.
@@ -123,6 +136,8 @@ const (
 	DefaultSLA                 = 15 * time.Minute
 	DefaultOCSPTimeout         = 5 * time.Second
 	DefaultTrackFor            = 24 * time.Hour
+	DefaultInventoryGrace      = 5 * time.Minute
+	DefaultCTGrace             = time.Hour
 	DefaultRecheckInterval     = 5 * time.Minute
 	DefaultMaxTracked          = 200000
 	DefaultConcurrency         = 4
@@ -139,7 +154,10 @@ func (c *Config) applyDefaults() {
 	setDefault(&o.SLA, DefaultSLA)
 	setDefault(&o.Timeout, min(DefaultOCSPTimeout, o.Interval.D()))
 	setDefault(&o.TrackFor, DefaultTrackFor)
+	setDefault(&o.InventoryGrace, DefaultInventoryGrace)
+	setDefault(&o.CTGrace, DefaultCTGrace)
 	setDefault(&o.RecheckInterval, DefaultRecheckInterval)
+	o.applyComplianceDefaults()
 	if o.MaxTracked == 0 {
 		o.MaxTracked = DefaultMaxTracked
 	}

@@ -92,3 +92,15 @@ func TestLoadCRLShardListURL(t *testing.T) {
 		t.Errorf("shard_list = %+v, shards %v", l, cfg.CRL.Shards)
 	}
 }
+
+// design.md's crl block loads as written.
+func TestLoadCRLDesignContract(t *testing.T) {
+	cfg, err := Load("testdata/crl/design.yml")
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	c := cfg.CRL
+	if c.Interval.D() != time.Minute || len(c.Shards) != 1 || len(c.Origins) != 2 || !c.Origins[1].CDN || c.Revocations == nil {
+		t.Errorf("crl = %+v", c)
+	}
+}

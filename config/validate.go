@@ -137,6 +137,7 @@ func (v *validator) ocsp(o *OCSP) []*x509.Certificate {
 	if o.MaxTracked < 1 {
 		v.add("ocsp.max_tracked", "max_tracked must be at least 1")
 	}
+	v.compliance(o)
 	var issuers []*x509.Certificate
 	for i, path := range o.Issuers {
 		certs, err := readIssuers(path)
@@ -203,6 +204,9 @@ func (v *validator) source(key string, s *Source, names map[string]string) {
 		}
 	case SourceCT:
 		v.ctSource(key, s)
+		if s.Inventory {
+			v.add(key+".inventory", "a CT log is what the inventory is reconciled against, not an inventory")
+		}
 	case "":
 		v.add(key+".type", "type is required (sql, dir or ct)")
 	default:

@@ -3,11 +3,8 @@ package crl
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -39,7 +36,10 @@ type Canary struct {
 	// fetch health.
 	listShards []config.Shard
 	list       target.Health
-	snap       snapshot
+	// overdue is, per origin, the serials last seen overdue there, so that
+	// one line is logged when one becomes overdue and one when it is listed.
+	overdue map[string]map[string]bool
+	snap    snapshot
 }
 
 // targetState is one shard at one origin.
@@ -71,7 +71,7 @@ type Options struct {
 // NewCanary returns a canary for cfg; nothing runs until Start.
 func NewCanary(cfg config.CRL, o Options) *Canary {
 	c := &Canary{cfg: cfg, marks: o.Marks, source: o.Source, metrics: o.Metrics, logger: o.Logger, now: o.Now,
-		targets: map[markKey]*targetState{}, record: map[string]Revocation{}, parsing: make(chan struct{}, 1),
+		targets: map[markKey]*targetState{}, record: map[string]Revocation{}, overdue: map[string]map[string]bool{}, parsing: make(chan struct{}, 1),
 		src: target.NewHealth(target.Classifier{Reasons: pgconn.FailureReasons(), ReasonOf: pgconn.Reason}), list: listHealth()}
 	if c.marks == nil {
 		c.marks = NewMemoryMarks()
@@ -215,40 +215,6 @@ func (c *Canary) readRecord(ctx context.Context) {
 	c.record = record
 }
 
-// newClient does not follow redirects: a CRL URL that redirects is worth
-// seeing as its status. Deadlines come from each request's context.
-func newClient() *http.Client {
-	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-}
-
-// RequestURL is where a shard is fetched at an origin: the shard URL's path
-// (and query) under the origin's URL.
-func RequestURL(origin config.CRLOrigin, shard config.Shard) string {
-	su, err := url.Parse(shard.URL)
-	if err != nil {
-		return shard.URL
-	}
-	ou, err := url.Parse(origin.URL)
-	if err != nil {
-		return shard.URL
-	}
-	ou.Path = strings.TrimSuffix(ou.Path, "/") + su.Path
-	ou.RawPath, ou.RawQuery = "", su.RawQuery
-	return ou.String()
-}
-
-// requestHost is the Host header: the origin's host if set, else the shard
-// URL's host, so that an origin node serves it as it would the public name.
-func requestHost(origin config.CRLOrigin, shard config.Shard) string {
-	if origin.Host != "" {
-		return origin.Host
-	}
-	if u, err := url.Parse(shard.URL); err == nil {
-		return u.Host
-	}
-	return ""
-}
-
 func (c *Canary) checkOne(ctx context.Context, s config.Shard, o config.CRLOrigin, partitioned bool) {
 	key := markKey{s.Name, o.Name}
 	c.mu.RLock()
@@ -314,6 +280,14 @@ func (c *Canary) checkOne(ctx context.Context, s config.Shard, o config.CRLOrigi
 	if res == ResultOK {
 		t.lastSuccess = now
 	}
+	// One line per change of verdict, not per check.
+	switch {
+	case res == st.result:
+	case res == ResultOK:
+		c.logger.Info("CRL check passes again", "shard", s.Name, "origin", o.Name, "was", st.result.String())
+	default:
+		c.logger.Warn("CRL check failed", "shard", s.Name, "origin", o.Name, "result", res.String(), "err", t.err)
+	}
 }
 
 func (c *Canary) noteRemovals(prev, cur *View, origin string, now time.Time) {
@@ -323,47 +297,4 @@ func (c *Canary) noteRemovals(prev, cur *View, origin string, now time.Time) {
 	if n > 0 {
 		c.metrics.earlyRemovals.WithLabelValues(origin).Add(float64(n))
 	}
-}
-
-// check runs Check one at a time per canary: parsing a large CRL allocates
-// about 20 times its size, so concurrent origins must not multiply that.
-func (c *Canary) check(ctx context.Context, body []byte, exp Expect, now time.Time) (*View, Result, error) {
-	select {
-	case c.parsing <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ResultTimeout, ctx.Err()
-	}
-	defer func() { <-c.parsing }()
-	return Check(body, exp, now)
-}
-
-// bodyVerdict is the outcome of checking the last body fetched, kept so that
-// an unchanged body (304, or the same bytes) is not parsed again.
-type bodyVerdict struct {
-	checked  bool
-	bodyHash [sha256.Size]byte
-	result   Result
-	err      string
-}
-
-// again is the verdict for the same body now: checks that depend only on
-// the clock are redone, the others stand.
-func (v bodyVerdict) again(view *View, now time.Time) (Result, error) {
-	switch v.result {
-	case ResultOK, ResultThisUpdateFuture, ResultStale, ResultExpired:
-		if view != nil {
-			return checkTimes(view.ThisUpdate, view.NextUpdate, now)
-		}
-	}
-	if v.err == "" {
-		return v.result, nil
-	}
-	return v.result, errors.New(v.err)
-}
-
-func errText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }

@@ -1,14 +1,17 @@
 package crl
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -161,7 +164,9 @@ func (f *canaryFixture) value(t *testing.T, name string, labels ...string) float
 func TestCanaryRevocationStates(t *testing.T) {
 	f := newCanaryFixture(t)
 	old := Revocation{Serial: big.NewInt(10), RevokedAt: testNow.Add(-5 * time.Hour), Reason: 1}
-	f.record.revs = []Revocation{old}
+	// An expired certificate's revocation may leave the CRLs: in no state.
+	expired := Revocation{Serial: big.NewInt(12), RevokedAt: testNow.Add(-9 * time.Hour), Expiry: testNow.Add(-time.Hour)}
+	f.record.revs = []Revocation{old, expired}
 	f.publish(t, 1, testNow.Add(-4*time.Hour), []Revocation{old}, f.o1, f.o2, f.cdn)
 	f.pass(t)
 	for _, o := range []string{"origin-1", "origin-2", "cdn"} {
@@ -172,6 +177,9 @@ func TestCanaryRevocationStates(t *testing.T) {
 		}
 		if v := f.value(t, "certstatus_crl_revocations", "origin", o, "state", "listed"); v != 1 {
 			t.Errorf("%s listed = %v", o, v)
+		}
+		if v := f.value(t, "certstatus_crl_revocations", "origin", o, "state", "overdue"); v != 0 {
+			t.Errorf("%s overdue = %v (an expired certificate's revocation)", o, v)
 		}
 	}
 	if v := f.value(t, "certstatus_crl_number", "shard", "shard-0", "origin", "origin-1"); v != 1 {
@@ -323,5 +331,33 @@ func TestCanaryNotModifiedAfterFailure(t *testing.T) {
 	f.pass(t)
 	if v := f.value(t, "certstatus_crl_checks_total", "shard", "shard-0", "origin", "origin-1", "result", "expired"); v != 1 {
 		t.Errorf("expired checks = %v", v)
+	}
+}
+
+// A revocation going overdue, and a failing check, are logged once each,
+// not at every pass.
+func TestCanaryLogsTransitionsOnce(t *testing.T) {
+	f := newCanaryFixture(t)
+	var buf bytes.Buffer
+	f.canary = NewCanary(f.cfg, Options{Source: f.record, Now: func() time.Time { return f.now },
+		Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	f.reg = newRegistry(f.canary)
+	f.record.revs = []Revocation{{Serial: big.NewInt(0xabc), RevokedAt: testNow.Add(-2 * time.Hour)}}
+	f.publish(t, 1, testNow.Add(-time.Hour), nil, f.o1, f.o2, f.cdn)
+	f.o1.mu.Lock()
+	delete(f.o1.bodies, "/1.crl")
+	f.o1.mu.Unlock()
+	for range 3 {
+		f.pass(t)
+	}
+	out := buf.String()
+	if n := strings.Count(out, "revocation not on the CRLs after the deadline"); n != 3 {
+		t.Errorf("%d overdue lines, want one per origin:\n%s", n, out)
+	}
+	if n := strings.Count(out, `msg="CRL check failed" shard=shard-1 origin=origin-1 result=http_status`); n != 1 {
+		t.Errorf("%d failure lines:\n%s", n, out)
+	}
+	if !strings.Contains(out, "serial=abc") {
+		t.Errorf("serial not logged in hex:\n%s", out)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/certstatus/certstatus_exporter/config"
 	"github.com/certstatus/certstatus_exporter/exporter"
+	"github.com/certstatus/certstatus_exporter/internal/view"
 	"github.com/certstatus/certstatus_exporter/store"
 )
 
@@ -88,4 +89,7 @@ func (d *Domain) forgetRemoved(oldShards []config.Shard, oldOrigins []config.CRL
 	}
 }
 
-var _ exporter.Component = (*Canary)(nil)
+var (
+	_ exporter.Component    = (*Canary)(nil)
+	_ view.RevocationLister = (*Canary)(nil)
+)

@@ -7,7 +7,11 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
+
+	"github.com/certstatus/certstatus_exporter/config"
 )
 
 // validators are what a conditional GET sends back.
@@ -90,4 +94,38 @@ func doFetch(ctx context.Context, client *http.Client, url, host string, prev va
 		return fetched{Result: ResultTooLarge, Err: fmt.Errorf("body is over the %d byte cap", maxSize)}
 	}
 	return fetched{Body: body, Validators: v}
+}
+
+// newClient does not follow redirects: a CRL URL that redirects is worth
+// seeing as its status. Deadlines come from each request's context.
+func newClient() *http.Client {
+	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// RequestURL is where a shard is fetched at an origin: the shard URL's path
+// (and query) under the origin's URL.
+func RequestURL(origin config.CRLOrigin, shard config.Shard) string {
+	su, err := url.Parse(shard.URL)
+	if err != nil {
+		return shard.URL
+	}
+	ou, err := url.Parse(origin.URL)
+	if err != nil {
+		return shard.URL
+	}
+	ou.Path = strings.TrimSuffix(ou.Path, "/") + su.Path
+	ou.RawPath, ou.RawQuery = "", su.RawQuery
+	return ou.String()
+}
+
+// requestHost is the Host header: the origin's host if set, else the shard
+// URL's host, so that an origin node serves it as it would the public name.
+func requestHost(origin config.CRLOrigin, shard config.Shard) string {
+	if origin.Host != "" {
+		return origin.Host
+	}
+	if u, err := url.Parse(shard.URL); err == nil {
+		return u.Host
+	}
+	return ""
 }

@@ -94,8 +94,8 @@ func (c *Canary) Collect(ch chan<- prometheus.Metric) {
 		if v == nil {
 			continue
 		}
-		gauge(thisUpdateDesc, unix(v.ThisUpdate), t.shard, t.origin)
-		gauge(nextUpdateDesc, unix(v.NextUpdate), t.shard, t.origin)
+		gauge(thisUpdateDesc, target.Unix(v.ThisUpdate), t.shard, t.origin)
+		gauge(nextUpdateDesc, target.Unix(v.NextUpdate), t.shard, t.origin)
 		if v.Number != nil {
 			n, _ := new(big.Float).SetInt(v.Number).Float64()
 			gauge(numberDesc, n, t.shard, t.origin)
@@ -144,5 +144,3 @@ func boolFloat(b bool) float64 {
 	}
 	return 0
 }
-
-func unix(t interface{ UnixMilli() int64 }) float64 { return float64(t.UnixMilli()) / 1000 }

@@ -78,8 +78,9 @@ func (x *ocspCross) check(ctx context.Context, record []Revocation, now func() t
 func (x *ocspCross) checkOrigin(ctx context.Context, o ocspOrigin, record []Revocation, now func() time.Time) {
 	var todo []Revocation
 	x.mu.Lock()
+	at := now()
 	for _, r := range record {
-		if !x.confirmed[ocspKey{o.cfg.Name, SerialKey(r.Serial)}] {
+		if r.unexpired(at) && !x.confirmed[ocspKey{o.cfg.Name, SerialKey(r.Serial)}] {
 			todo = append(todo, r)
 		}
 	}
@@ -153,6 +154,8 @@ func (x *ocspCross) summarize(record map[string]Revocation, deadline time.Durati
 		sum := ocspSummary{origin: o.cfg.Name}
 		for k, r := range record {
 			switch {
+			case !r.unexpired(now):
+				continue // an expired certificate's status no longer matters
 			case x.confirmed[ocspKey{o.cfg.Name, k}]:
 				sum.states[ocspRevoked]++
 			case now.Sub(r.RevokedAt) > deadline:

@@ -1,6 +1,7 @@
 package crl
 
 import (
+	"fmt"
 	"math/big"
 	"sort"
 	"time"
@@ -127,7 +128,12 @@ func sameNumber(a, b *big.Int) bool {
 // revocationStates classifies every revocation in the record at one origin.
 func (c *Canary) revocationStates(sum *originSummary, views []*View, now time.Time) {
 	deadline := c.cfg.RevocationDeadline.D()
+	overdue := map[string]bool{}
+	defer func() { c.logOverdue(sum.origin, overdue) }()
 	for k, r := range c.record {
+		if !r.unexpired(now) {
+			continue // its entry may leave the CRL once the certificate expired (BR 4.10.1)
+		}
 		var e Entry
 		found := false
 		for _, v := range views {
@@ -137,6 +143,9 @@ func (c *Canary) revocationStates(sum *originSummary, views []*View, now time.Ti
 		}
 		st := stateOf(r, e, found, deadline, now)
 		sum.states[st]++
+		if st == StateOverdue {
+			overdue[k] = true
+		}
 		if st != StateListed {
 			sum.unlisted = append(sum.unlisted, Unlisted{Origin: sum.origin, Serial: r.Serial, RevokedAt: r.RevokedAt, State: st})
 		}
@@ -152,6 +161,31 @@ func (c *Canary) revocationStates(sum *originSummary, views []*View, now time.Ti
 	if len(sum.unlisted) > maxListed {
 		sum.unlisted = sum.unlisted[:maxListed]
 	}
+}
+
+// maxTransitionLogs caps the overdue/resolved log lines per origin per pass.
+const maxTransitionLogs = 100
+
+// logOverdue logs revocations that became overdue at origin, and those no
+// longer overdue; c.mu is held.
+func (c *Canary) logOverdue(origin string, now map[string]bool) {
+	before := c.overdue[origin]
+	logged := 0
+	for k := range now {
+		if !before[k] && logged < maxTransitionLogs {
+			logged++
+			r := c.record[k]
+			c.logger.Warn("revocation not on the CRLs after the deadline", "origin", origin,
+				"serial", fmt.Sprintf("%x", r.Serial), "revoked_at", r.RevokedAt.UTC())
+		}
+	}
+	for k := range before {
+		if !now[k] && logged < maxTransitionLogs {
+			logged++
+			c.logger.Info("revocation no longer overdue", "origin", origin, "serial", fmt.Sprintf("%x", new(big.Int).SetBytes([]byte(k))))
+		}
+	}
+	c.overdue[origin] = now
 }
 
 // duplicates counts serials listed on more than one of an origin's shards.

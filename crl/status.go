@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/certstatus/certstatus_exporter/internal/target"
+	"github.com/certstatus/certstatus_exporter/internal/view"
 )
 
 // Probe label values on the status page and probe_* metrics.
@@ -68,6 +69,16 @@ func (c *Canary) Status() []target.Row {
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// UnlistedRevocations implements view.RevocationLister.
+func (c *Canary) UnlistedRevocations() []view.Revocation {
+	un := c.Overdue()
+	out := make([]view.Revocation, len(un))
+	for i, u := range un {
+		out[i] = view.Revocation{Serial: fmt.Sprintf("%x", u.Serial), Origin: u.Origin, State: u.State.String(), RevokedAt: u.RevokedAt.UTC()}
+	}
+	return out
 }
 
 func numberText(v *View) string {

@@ -58,15 +58,18 @@ type apiAnswer struct {
 }
 
 type apiCertificate struct {
-	Serial      string      `json:"serial"`
-	State       string      `json:"state"`
-	Kind        string      `json:"kind"`
-	Issuer      string      `json:"issuer"`
-	PublishedAt time.Time   `json:"published_at"`
-	Provenance  string      `json:"provenance"`
-	AgeSeconds  number      `json:"age_seconds"`
-	Link        string      `json:"link,omitempty"`
-	Origins     []apiAnswer `json:"origins"`
+	Serial      string    `json:"serial"`
+	State       string    `json:"state"`
+	Kind        string    `json:"kind"`
+	Issuer      string    `json:"issuer"`
+	PublishedAt time.Time `json:"published_at"`
+	Provenance  string    `json:"provenance"`
+	// MissingFromInventory: in CT log CTSource, in no inventory source.
+	MissingFromInventory bool        `json:"missing_from_inventory,omitempty"`
+	CTSource             string      `json:"ct_source,omitempty"`
+	AgeSeconds           number      `json:"age_seconds"`
+	Link                 string      `json:"link,omitempty"`
+	Origins              []apiAnswer `json:"origins"`
 }
 
 type apiCertificates struct {
@@ -114,6 +117,13 @@ func certificatesQuery(r *http.Request) (q view.CertificateQuery, state string, 
 		return q, "", 0, 0, "state: want overdue, pending or authoritative, got " + strconv.Quote(state)
 	}
 	q.State = state
+	switch inv := v.Get("inventory"); inv {
+	case "":
+	case "missing":
+		q.MissingFromInventory = true
+	default:
+		return q, "", 0, 0, "inventory: want missing, got " + strconv.Quote(inv)
+	}
 	page, perPage = 1, apiDefaultPerPage
 	if p := v.Get("page"); p != "" {
 		n, e := strconv.Atoi(p)
@@ -146,6 +156,7 @@ func (v incidentView) serveAPICertificates(w http.ResponseWriter, r *http.Reques
 	for _, c := range certs {
 		ac := apiCertificate{Serial: c.Serial, State: c.Worst(), Kind: c.Kind, Issuer: c.Issuer,
 			PublishedAt: c.PublishedAt.UTC(), Provenance: c.Provenance, AgeSeconds: number(now.Sub(c.PublishedAt).Seconds()),
+			MissingFromInventory: c.MissingFromInventory, CTSource: c.CTSource,
 			Link: certificateLink(st.link, c), Origins: []apiAnswer{}}
 		for _, o := range c.Origins {
 			ac.Origins = append(ac.Origins, apiAnswer{Origin: o.Origin, State: o.State, Result: o.Result,

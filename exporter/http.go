@@ -51,6 +51,8 @@ func (e *Exporter) Handler(reg *prometheus.Registry, reload Reloader, logger *sl
 	mux.HandleFunc("/status", v.serveStatus)
 	mux.HandleFunc("GET /api/v1/certificates", v.serveAPICertificates)
 	mux.HandleFunc("GET /api/v1/replicas", v.serveAPIReplicas)
+	mux.HandleFunc("GET /api/v1/revocations", v.serveAPIRevocations)
+	handlePprof(mux)
 	landing, err := web.NewLandingPage(web.LandingConfig{
 		Name:        "certstatus_exporter",
 		Description: "Is every certificate status answer authoritative and fresh? Replication lag, WAL headroom and OCSP canaries.",
@@ -60,8 +62,13 @@ func (e *Exporter) Handler(reg *prometheus.Registry, reload Reloader, logger *sl
 			{Address: "status", Text: "Incident view: overdue certificates, replicas, origins"},
 			{Address: "api/v1/certificates?state=overdue", Text: "Overdue certificates (JSON)"},
 			{Address: "api/v1/replicas", Text: "Replicas (JSON)"},
+			{Address: "api/v1/revocations?state=overdue", Text: "Revocations not on the CRLs in time (JSON)"},
 			{Address: "-/healthy", Text: "Health"},
+			{Address: pprofPath, Text: "Profiles", Description: "the Go runtime's pprof profiles (heap, CPU, goroutines)"},
 		},
+		// The toolkit's own profiling links include a 60 s CPU profile; the
+		// index above links every profile instead.
+		Profiling: "false",
 	})
 	if err != nil {
 		return nil, err

@@ -29,6 +29,7 @@ type statusData struct {
 	Replicas []replicaRow
 	Origins  []originRow
 	Sources  []sourceRow
+	Missing  certSection // in a CT log, missing from the CA's inventory
 	Overdue  certSection
 	Pending  certSection
 	Targets  []targetRow
@@ -43,8 +44,12 @@ type certSection struct {
 	PrevURL, NextURL string
 }
 
+// sectionMissing is the section (and anchor) of certificates in a CT log but
+// missing from the CA's inventory.
+const sectionMissing = "missing-from-inventory"
+
 // sectionParams are the page parameters of the certificate sections.
-func sectionParams() []string { return []string{"page", "pending_page"} }
+func sectionParams() []string { return []string{"page", "pending_page", "inventory_page"} }
 
 func newSection(state, param string, rows []view.Certificate, total, page, size int, q url.Values, link func(view.Certificate) string, now time.Time) certSection {
 	s := certSection{State: state, Total: total, Page: page, Pages: max(1, (total+size-1)/size)}
@@ -71,10 +76,13 @@ func newSection(state, param string, rows []view.Certificate, total, page, size 
 }
 
 // summary is the one line an on-call reads first.
-func summary(overdue int, replicas []replicaRow) string {
+func summary(overdue, missing int, replicas []replicaRow) string {
 	var trouble []string
 	if overdue > 0 {
 		trouble = append(trouble, plural(overdue, "overdue certificate"))
+	}
+	if missing > 0 {
+		trouble = append(trouble, plural(missing, "certificate")+" missing from the CA's inventory")
 	}
 	bad := 0
 	for _, r := range replicas {
@@ -128,6 +136,9 @@ func (v incidentView) serveStatus(w http.ResponseWriter, r *http.Request) {
 			d.Pending = sec
 		}
 	}
+	page := pageParam(q, "inventory_page")
+	rows, total := certificatePage(ls, view.CertificateQuery{MissingFromInventory: true, Offset: (page - 1) * size, Limit: size})
+	d.Missing = newSection(sectionMissing, "inventory_page", rows, total, page, size, q, link, now)
 	for _, r := range in.Replicas {
 		d.Replicas = append(d.Replicas, newReplicaRow(r))
 	}
@@ -137,7 +148,7 @@ func (v incidentView) serveStatus(w http.ResponseWriter, r *http.Request) {
 	for _, s := range in.Sources {
 		d.Sources = append(d.Sources, newSourceRow(s))
 	}
-	d.Trouble = summary(d.Overdue.Total, d.Replicas)
+	d.Trouble = summary(d.Overdue.Total, d.Missing.Total, d.Replicas)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	// The page has no script: forbid any, and any load but its inline style.

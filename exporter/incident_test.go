@@ -30,6 +30,9 @@ func (l listed) Sources() []view.Source   { return l.sources }
 func (l listed) Certificates(q view.CertificateQuery) ([]view.Certificate, int) {
 	var m []view.Certificate
 	for _, c := range l.certs {
+		if q.MissingFromInventory && !c.MissingFromInventory {
+			continue
+		}
 		for _, o := range c.Origins {
 			if q.State == "" || o.State == q.State {
 				m = append(m, c)
@@ -101,6 +104,30 @@ func serve(t *testing.T, l listed, cfg config.Web, path string) (int, string) {
 }
 
 var webCfg = config.Web{CertificateLink: "https://crt.sh/?serial={{.Serial}}", Refresh: config.Duration(15 * time.Second), PageSize: 1}
+
+// A certificate in CT but missing from the CA's inventory (seed 002) gets
+// its own section, first, and the API filter; without one there is none.
+func TestStatusPageListsCertificatesMissingFromTheInventory(t *testing.T) {
+	l := fixture()
+	if _, body := serve(t, l, webCfg, "/status"); strings.Contains(body, `id="missing-from-inventory"`) {
+		t.Error("a missing-from-inventory section with nothing missing")
+	}
+	l.certs[1].MissingFromInventory, l.certs[1].CTSource = true, "ct-log-a"
+	_, body := serve(t, l, webCfg, "/status")
+	for _, want := range []string{`1 certificate missing from the CA`, `id="missing-from-inventory"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/status lacks %s", want)
+		}
+	}
+	inOrder(t, body, `id="missing-from-inventory"`, `data-serial="feed05"`, `id="overdue"`)
+	code, api := serve(t, l, webCfg, "/api/v1/certificates?inventory=missing")
+	if code != http.StatusOK || !strings.Contains(api, `"serial": "feed05"`) || !strings.Contains(api, `"ct_source": "ct-log-a"`) || strings.Contains(api, "feed01") {
+		t.Errorf("API ?inventory=missing: %d %s", code, api)
+	}
+	if code, _ := serve(t, l, webCfg, "/api/v1/certificates?inventory=yes"); code != http.StatusBadRequest {
+		t.Errorf("?inventory=yes: %d, want 400", code)
+	}
+}
 
 func TestStatusPageShowsTheIncidentWorstFirst(t *testing.T) {
 	code, body := serve(t, fixture(), webCfg, "/status")

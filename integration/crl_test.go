@@ -189,6 +189,11 @@ func TestCRLRevocationsListedAndOverdue(t *testing.T) {
 	if want := "overdue " + hexSerial(t, second); !strings.Contains(page, want) {
 		t.Errorf("status page does not name %q:\n%s", want, page)
 	}
+	api := getPage(t, handler, "/api/v1/revocations?state=overdue")
+	if want := `"serial": "` + hexSerial(t, second) + `",
+      "origin": "origin-1"`; !strings.Contains(api, want) {
+		t.Errorf("API does not list %s at origin-1:\n%s", hexSerial(t, second), api)
+	}
 
 	lab.SQL(t, "replica-1", "SELECT pg_wal_replay_resume()")
 	resumed = true
@@ -352,4 +357,107 @@ func TestCRLShardListURL(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// An origin's CRL server goes away: its checks fail as fetch_error and it is
+// down, the other origin stays up; back when it returns.
+func TestCRLOriginDown(t *testing.T) {
+	lab := labtest.Up(t)
+	env := lab.CRLUp(t)
+	exp := exporter.New(promslog.NewNopLogger(), domains.All(promslog.NewNopLogger(), nil)...)
+	exp.ApplyConfig(crlConfig(t, lab, env))
+	t.Cleanup(exp.Stop)
+	reg := exporter.NewRegistry(exp)
+	up := func(origin string) float64 {
+		v, _ := value(t, reg, "certstatus_crl_up", "shard", "shard-0", "origin", origin)
+		return v
+	}
+	eventually(t, 30*time.Second, "origin-1 up", func() error {
+		if up("origin-1") != 1 {
+			return fmt.Errorf("crl_up = %v", up("origin-1"))
+		}
+		return nil
+	})
+	lab.CRL(t, "stop", "serve-1")
+	started := false
+	defer func() {
+		if !started {
+			lab.CRL(t, "start", "serve-1")
+		}
+	}()
+	eventually(t, 15*time.Second, "origin-1 down with fetch_error", func() error {
+		failed, _ := value(t, reg, "certstatus_crl_checks_total", "shard", "shard-0", "origin", "origin-1", "result", "fetch_error")
+		if up("origin-1") != 0 || failed == 0 || up("origin-2") != 1 {
+			return fmt.Errorf("origin-1 up %v, fetch_error %v, origin-2 up %v", up("origin-1"), failed, up("origin-2"))
+		}
+		return nil
+	})
+	lab.CRL(t, "start", "serve-1")
+	started = true
+	eventually(t, 15*time.Second, "origin-1 back", func() error {
+		if up("origin-1") != 1 {
+			return fmt.Errorf("crl_up = %v", up("origin-1"))
+		}
+		return nil
+	})
+}
+
+// BR 4.10.1: an entry may leave the CRL once its certificate expired, not
+// before. The lab renders only unexpired revocations; when a revoked
+// certificate's expiry passes, its entry leaves. A record that knows the
+// expiry counts nothing; a record that does not (NULL expiry) counts an
+// early removal.
+func TestCRLEntryLeavesAtExpiry(t *testing.T) {
+	lab := labtest.Up(t)
+	env := lab.CRLUp(t)
+	start := func(cfg *config.Config) prometheus.Gatherer {
+		exp := exporter.New(promslog.NewNopLogger(), domains.All(promslog.NewNopLogger(), nil)...)
+		exp.ApplyConfig(cfg)
+		t.Cleanup(exp.Stop)
+		return exporter.NewRegistry(exp)
+	}
+	knows := start(crlConfig(t, lab, env))
+	blind := crlConfig(t, lab, env)
+	blind.CRL.Revocations.Query = "SELECT convert_from(serial_number, 'UTF8'), revoked_at, reason, NULL::timestamptz FROM certificates WHERE status = 'revoked'::bytea"
+	unaware := start(blind)
+	entries := func(reg prometheus.Gatherer) float64 {
+		return must(t, reg, "certstatus_crl_entries", "shard", "shard-0", "origin", "origin-2") +
+			must(t, reg, "certstatus_crl_entries", "shard", "shard-1", "origin", "origin-2")
+	}
+	var base float64
+	eventually(t, 30*time.Second, "a first pass", func() error {
+		var ok bool
+		if base, ok = value(t, knows, "certstatus_crl_revocations", "origin", "origin-2", "state", "listed"); !ok {
+			return fmt.Errorf("no revocation states yet")
+		}
+		return nil
+	})
+	serial := lab.Revoke(t, lab.Issue(t), 1)
+	var listed float64
+	eventually(t, crlDeadline, "the revocation listed at origin-2", func() error {
+		if err := wantCRLStates(knows, t, "origin-2", map[string]float64{"listed": base + 1, "pending": 0}); err != nil {
+			return err
+		}
+		listed = entries(knows)
+		return nil
+	})
+	lab.SQL(t, "primary", "UPDATE certificates SET expiry = now() - interval '1 minute' WHERE serial_number = '"+serial+"'::bytea")
+	eventually(t, crlDeadline, "the entry gone from origin-2's CRL", func() error {
+		if n := entries(knows); n != listed-1 {
+			return fmt.Errorf("%v entries, want %v", n, listed-1)
+		}
+		return nil
+	})
+	eventually(t, 10*time.Second, "the record without expiry counts an early removal", func() error {
+		if v, _ := value(t, unaware, "certstatus_crl_early_removals_total", "origin", "origin-2"); v < 1 {
+			return fmt.Errorf("early removals %v", v)
+		}
+		return nil
+	})
+	if v := must(t, knows, "certstatus_crl_early_removals_total", "origin", "origin-2"); v != 0 {
+		t.Errorf("early removals with the expiry known = %v", v)
+	}
+	if v := must(t, knows, "certstatus_crl_revocations", "origin", "origin-2", "state", "overdue"); v != 0 {
+		t.Errorf("overdue with the expiry known = %v", v)
+	}
 }

@@ -60,6 +60,14 @@ wait_port() {
 
 serve_port() { echo $((LAB_CRL_PORT + $1 - 1)); }
 
+# port_free refuses a port someone else listens on: waiting for "our" server
+# would otherwise find theirs (another lab on the same defaults).
+port_free() {
+  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+    die "port $1 is busy (another lab?); set LAB_CRL_PORT / LAB_CRL_CDN_PORT"
+  fi
+}
+
 start_render() { # start_render N: origin-N renders replica-N's view
   local n=$1
   running "render-$n" && return
@@ -72,6 +80,7 @@ start_render() { # start_render N: origin-N renders replica-N's view
 start_serve() {
   local n=$1
   running "serve-$n" && return
+  port_free "$(serve_port "$n")"
   nohup "$TOOLS/labtool" crl serve -dir "$D/origin-$n" -addr "127.0.0.1:$(serve_port "$n")" >"$D/log/serve-$n.log" 2>&1 &
   echo $! >"$D/run/serve-$n.pid"
   wait_port "$(serve_port "$n")"
@@ -113,6 +122,7 @@ EOC
 
 start_cdn() {
   running cdn && return
+  port_free "$LAB_CRL_CDN_PORT"
   [ -f "$D/nginx/nginx.conf" ] || write_nginx_conf 2s
   "$NGINX" -p "$D/nginx" -e "$D/log/cdn-error.log" -c "$D/nginx/nginx.conf"
   wait_port "$LAB_CRL_CDN_PORT"
@@ -167,6 +177,10 @@ cmd_up() {
   (cd "$REPO" && go build -o "$TOOLS/labtool" ./lab/labtool)
   mkdir -p "$D/run" "$D/log" "$D/origin-1/shards" "$D/origin-2/shards"
   local n
+  # Before starting anything: a port already taken means another lab.
+  running serve-1 || port_free "$(serve_port 1)"
+  running serve-2 || port_free "$(serve_port 2)"
+  running cdn || port_free "$LAB_CRL_CDN_PORT"
   for n in 1 2; do
     start_render "$n"
     cfssl_crl "$n"

@@ -53,6 +53,11 @@ func (c *Client) check(ctx context.Context, issuer *Issuer, serial *big.Int, now
 	if err != nil {
 		return Outcome{Result: ResultTransportError, Detail: err.Error()}
 	}
+	return c.exchange(ctx, req, issuer, serial, now)
+}
+
+// exchange sends req and classifies the answer about serial.
+func (c *Client) exchange(ctx context.Context, req *http.Request, issuer *Issuer, serial *big.Int, now func() time.Time) Outcome {
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return transportFailure(ctx, err)

@@ -20,6 +20,18 @@ type Issuer struct {
 
 // NewIssuer precomputes the SHA-1 CertID hashes of an issuing CA.
 func NewIssuer(cert *x509.Certificate) (*Issuer, error) {
+	bits, err := publicKeyBits(cert)
+	if err != nil {
+		return nil, err
+	}
+	name := sha1.Sum(cert.RawSubject) //nolint:gosec
+	key := sha1.Sum(bits)             //nolint:gosec
+	return &Issuer{Cert: cert, NameHash: name[:], KeyHash: key[:]}, nil
+}
+
+// publicKeyBits is what a CertID's issuerKeyHash hashes: the subjectPublicKey
+// BIT STRING's value, without tag, length or unused-bits count.
+func publicKeyBits(cert *x509.Certificate) ([]byte, error) {
 	var spki struct {
 		Algorithm asn1.RawValue
 		PublicKey asn1.BitString
@@ -27,9 +39,7 @@ func NewIssuer(cert *x509.Certificate) (*Issuer, error) {
 	if _, err := asn1.Unmarshal(cert.RawSubjectPublicKeyInfo, &spki); err != nil {
 		return nil, fmt.Errorf("issuer %q: %w", cert.Subject, err)
 	}
-	name := sha1.Sum(cert.RawSubject)            //nolint:gosec
-	key := sha1.Sum(spki.PublicKey.RightAlign()) //nolint:gosec
-	return &Issuer{Cert: cert, NameHash: name[:], KeyHash: key[:]}, nil
+	return spki.PublicKey.RightAlign(), nil
 }
 
 // Request is the DER OCSP request for a serial of this issuer.

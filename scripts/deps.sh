@@ -11,6 +11,8 @@ command -v prometheus-alertmanager >/dev/null || command -v alertmanager >/dev/n
 command -v curl >/dev/null || need+=(curl)
 [ -x /usr/bin/chromium ] || need+=(chromium) # the status-page browser test (internal/browsertest)
 [ -x /usr/sbin/nginx ] || need+=(nginx-light) # the CRL lab's caching proxy (CDN)
+command -v openssl >/dev/null || need+=(openssl) # openssl's own OCSP responder in the lab
+command -v ip >/dev/null || need+=(iproute2)      # its loopback-only network namespace
 ((${#need[@]})) || exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "deps: missing ${need[*]}; run as root or: sudo apt-get install ${need[*]}" >&2

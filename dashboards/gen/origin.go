@@ -43,6 +43,12 @@ func origin() *dashboard.DashboardBuilder {
 		target{`sum by (result) (increase(certstatus_ocsp_cacheable_error_responses_total` + sel(one) + `[$__rate_interval]))`, "cacheable {{result}}"},
 		target{`certstatus_ocsp_cdn_disagreements` + sel(one), "CDN {{kind}}"})
 
+	b.row("Compliance (what crt.sh and root programs ask; docs/compliance.md)")
+	b.stat("Compliance checks", "Last round: unissued serials not good, SHA-256 CertID, // and + GETs, answer within 10 s.", "bool_yes_no", steps("red", 1, "green"), 12, 6,
+		target{`certstatus_ocsp_compliance_passed` + sel(one), "{{check}}"})
+	b.timeseries("Compliance answers by result", "Compliance requests by check and the answer's result.", "short", 12, 6,
+		target{`sum by (check, result) (increase(certstatus_ocsp_compliance_checks_total` + sel(one) + `[$__rate_interval])) > 0`, "{{check}} {{result}}"})
+
 	b.row("Certificate sources")
 	b.stat("Sources up", "Each source readable.", "bool_yes_no", steps("red", 1, "green"), 8, 6,
 		target{`certstatus_certificate_source_up` + sel(), "{{source}}"})

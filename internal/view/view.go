@@ -34,19 +34,26 @@ type OriginAnswer struct {
 
 // Certificate is one tracked certificate or precertificate.
 type Certificate struct {
-	Serial      string         `json:"serial"` // hex
-	Kind        string         `json:"kind"`
-	Issuer      string         `json:"issuer"`
-	PublishedAt time.Time      `json:"published_at"`
-	Provenance  string         `json:"provenance"` // which clock published_at comes from
-	Origins     []OriginAnswer `json:"origins"`
+	Serial      string    `json:"serial"` // hex
+	Kind        string    `json:"kind"`
+	Issuer      string    `json:"issuer"`
+	PublishedAt time.Time `json:"published_at"`
+	Provenance  string    `json:"provenance"` // which clock published_at comes from
+	// MissingFromInventory: in a CT log, in no inventory source after the
+	// grace; CTSource names the log.
+	MissingFromInventory bool           `json:"missing_from_inventory,omitempty"`
+	CTSource             string         `json:"ct_source,omitempty"`
+	Origins              []OriginAnswer `json:"origins"`
 }
 
 // CertificateQuery selects a page of certificates in a state ("" for any
 // state) at any origin.
 type CertificateQuery struct {
-	State         string
-	Offset, Limit int
+	State string
+	// MissingFromInventory keeps only certificates missing from the CA's
+	// inventory (in a CT log, in no inventory source).
+	MissingFromInventory bool
+	Offset, Limit        int
 }
 
 // ReplicaLister is implemented by components that watch replicas.

@@ -12,6 +12,14 @@ import (
 	"time"
 )
 
+// The test lab's CRL servers: ports of its own, so that a developer's lab on
+// crl.sh's defaults (59190-59192) and the test lab never meet.
+// LAB_CRL_PORT and LAB_CRL_CDN_PORT override.
+const (
+	testCRLPort    = "59095"
+	testCRLCDNPort = "59097"
+)
+
 var (
 	crlOnce sync.Once
 	crlEnv  map[string]string
@@ -47,7 +55,8 @@ func (l *Lab) runCRL(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", append([]string{filepath.Join(l.repo, "lab", "crl.sh")}, args...)...)
-	cmd.Env = append(os.Environ(), "LAB_DIR="+l.Dir(), "LAB_PG_PORT="+setting("LAB_PG_PORT", testPGPort))
+	cmd.Env = append(os.Environ(), "LAB_DIR="+l.Dir(), "LAB_PG_PORT="+setting("LAB_PG_PORT", testPGPort),
+		"LAB_CRL_PORT="+setting("LAB_CRL_PORT", testCRLPort), "LAB_CRL_CDN_PORT="+setting("LAB_CRL_CDN_PORT", testCRLCDNPort))
 	out, err := cmd.Output()
 	if err != nil {
 		stderr := ""

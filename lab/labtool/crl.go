@@ -143,13 +143,7 @@ func (r *renderer) render() error {
 	if err != nil {
 		return err
 	}
-	this := time.Now().Truncate(r.window)
-	for _, e := range revs {
-		if t := e.revokedAt.Truncate(time.Second); t.After(this) {
-			this = t
-		}
-	}
-	number := big.NewInt(this.Unix()*1000 + int64(len(revs)%1000))
+	this, number := crlVersion(revs, time.Now(), r.window)
 	if r.written != nil && number.Cmp(r.written) <= 0 {
 		return nil
 	}
@@ -177,6 +171,19 @@ func (r *renderer) render() error {
 	}
 	r.written = number
 	return nil
+}
+
+// crlVersion is the thisUpdate and CRLNumber of a CRL listing revs at now:
+// the window's start, or the newest revocation if later; the number is
+// thisUpdate in seconds × 1000 + the entry count mod 1000.
+func crlVersion(revs []revoked, now time.Time, window time.Duration) (time.Time, *big.Int) {
+	this := now.Truncate(window)
+	for _, e := range revs {
+		if t := e.revokedAt.Truncate(time.Second); t.After(this) {
+			this = t
+		}
+	}
+	return this, big.NewInt(this.Unix()*1000 + int64(len(revs)%1000))
 }
 
 func writeAtomic(path string, b []byte) error {

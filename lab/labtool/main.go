@@ -4,11 +4,13 @@
 //	labtool precert CA.pem CA-KEY.pem OUT.pem    a precertificate (CT poison) from the lab CA
 //	labtool bulk N DSN CA.pem CA-KEY.pem RESP.pem RESP-KEY.pem
 //	                                             N certificates with signed OCSP rows, straight into certdb
+//	labtool crl [serve] ...                      render a node's CRL shards / serve them (see crl.go)
 //	labtool serve ADDR DIR                       serve DIR over HTTP (the lab CT log's read path)
 //	labtool ct-submit LOG-URL LOG-PUB.pem CERT.pem ISSUER.pem
 //	                                             add-chain / add-pre-chain; prints the verified SCT
 //	labtool ct-issue -n N [flags]                precert -> CT -> final cert -> CT, DB row, OCSP row (see -h)
-//	labtool crl [serve] ...                      render a node's CRL shards / serve them (see crl.go)
+//	labtool ossl-index DSN OUT                   an openssl index.txt of every certificate in certdb
+//	labtool bridge tcp:127.0.0.1:P unix:SOCK     forward connections (both ways round)
 package main
 
 import (
@@ -31,17 +33,21 @@ func run(args []string) int {
 		if n, err = strconv.Atoi(args[1]); err == nil {
 			err = bulk(n, args[2], args[3], args[4], args[5], args[6])
 		}
+	case len(args) > 0 && args[0] == "crl":
+		err = crlCommand(args[1:])
 	case len(args) == 3 && args[0] == "serve":
 		err = serve(args[1], args[2])
 	case len(args) == 5 && args[0] == "ct-submit":
 		err = ctSubmit(args[1], args[2], args[3], args[4])
 	case len(args) >= 1 && args[0] == "ct-issue":
 		err = ctIssue(args[1:])
-	case len(args) > 0 && args[0] == "crl":
-		err = crlCommand(args[1:])
+	case len(args) == 3 && args[0] == "ossl-index":
+		err = osslIndex(args[1], args[2])
+	case len(args) == 3 && args[0] == "bridge":
+		err = bridge(args[1], args[2])
 	default:
 		fmt.Fprintln(os.Stderr, "usage: labtool serial CERT | precert CA KEY OUT | bulk N DSN CA KEY RESP RESPKEY |"+
-			" serve ADDR DIR | ct-submit URL PUB CERT ISSUER | ct-issue -n N ... | crl ...")
+			" crl ... | serve ADDR DIR | ct-submit URL PUB CERT ISSUER | ct-issue -n N ... | ossl-index DSN OUT | bridge FROM TO")
 		return 2
 	}
 	if err != nil {
