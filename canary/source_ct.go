@@ -156,16 +156,17 @@ func (c *CTSource) Fetch(ctx context.Context) ([]Found, error) {
 	var read, matched int
 	next, err := c.log.Read(readCtx, pos, tree, func(e *ct.Entry) error {
 		read++
-		if _, ok := c.issuers.Match(e); !ok {
+		issuer, ok := c.issuers.Match(e)
+		if !ok {
 			return nil
 		}
 		matched++
-		raw := e.Certificate
+		f := Found{Raw: e.Certificate, PublishedAt: e.Timestamp, Provenance: ProvenanceCTLog,
+			ID: fmt.Sprintf("%s entry %d", c.name, e.Index)}
 		if e.IsPrecert {
-			raw = e.PreCertificate
+			f.Raw, f.PrecertIssuer = e.PreCertificate, issuer+1
 		}
-		found = append(found, Found{Raw: raw, PublishedAt: e.Timestamp, Provenance: ProvenanceCTLog,
-			ID: fmt.Sprintf("%s entry %d", c.name, e.Index)})
+		found = append(found, f)
 		if len(found) >= maxCTFound {
 			return errCTFull
 		}

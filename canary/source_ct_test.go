@@ -2,7 +2,11 @@ package canary
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"math/big"
 	"testing"
 	"time"
 
@@ -14,6 +18,7 @@ import (
 	"github.com/certstatus/certstatus_exporter/ct"
 	"github.com/certstatus/certstatus_exporter/internal/cttest"
 	"github.com/certstatus/certstatus_exporter/internal/testpki"
+	"github.com/certstatus/certstatus_exporter/ocsp"
 	"github.com/certstatus/certstatus_exporter/store"
 )
 
@@ -133,4 +138,55 @@ func TestCTSourceReadsResumesAndRefuses(t *testing.T) {
 	if v := testutil.ToFloat64(m.errors.WithLabelValues("log-a", "inconsistent")); v != 1 {
 		t.Errorf("inconsistent errors %v, want 1", v)
 	}
+}
+
+// A precertificate signed by a precertificate signing CA is tracked as its
+// CA's: no configured issuer signed it, but the log's issuer_key_hash says
+// whose it is.
+func TestCTSourcePrecertFromSigningCA(t *testing.T) {
+	p := testpki.New(t)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(77), Subject: pkix.Name{CommonName: "precert signing CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+		UnknownExtKeyUsage: []asn1.ObjectIdentifier{{1, 3, 6, 1, 4, 1, 11129, 2, 4, 4}}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.CA, p.ResponderKey.Public(), p.CAKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	psc, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bySigningCA := &testpki.PKI{CA: psc, CAKey: p.ResponderKey, ResponderKey: p.ResponderKey}
+	f := cttest.NewFakeRFC6962(t)
+	f.Add([][]byte{bySigningCA.Leaf(t, 5, true), psc.Raw, p.CA.Raw}, true, ctBaseTS)
+
+	s, err := NewCTSource(ctSourceConfig(t, f, 0), []*x509.Certificate{p.Stranger, p.CA}, 5*time.Second, newCTMetrics(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	found, err := s.Fetch(ctx)
+	if err != nil || len(found) != 1 {
+		t.Fatalf("%d found, %v", len(found), err)
+	}
+	issuers := []*ocsp.Issuer{mustIssuer(t, p.Stranger), mustIssuer(t, p.CA)}
+	ic, err := ParseIssued(found[0], issuers, time.Now())
+	if err != nil || ic.Issuer != 1 || ic.Kind != KindPrecertificate || ic.Serial.Int64() != 5 {
+		t.Fatalf("parsed %+v, %v; want the CA's (1) precertificate 5", ic, err)
+	}
+	// The same precertificate from a source that does not know (a spool): unknown issuer.
+	if _, err := ParseIssued(Found{Raw: found[0].Raw}, issuers, time.Now()); reasonOf(err) != SourceErrUnknownIssuer {
+		t.Errorf("without the CT source's word: %v, want unknown_issuer", err)
+	}
+}
+
+func mustIssuer(t *testing.T, c *x509.Certificate) *ocsp.Issuer {
+	t.Helper()
+	is, err := ocsp.NewIssuer(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return is
 }
