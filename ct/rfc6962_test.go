@@ -287,3 +287,19 @@ func TestIssuersMatchPrecertFromSigningCA(t *testing.T) {
 		t.Errorf("serial %v, %v", s, err)
 	}
 }
+
+// A log that answers nothing: each request times out, the call's deadline
+// passes, and it is a timeout (a slow log), not a fetch failure.
+func TestRFC6962SlowLogIsTimeout(t *testing.T) {
+	f := cttest.NewFakeRFC6962(t)
+	f.Add([][]byte{testpki.New(t).Leaf(t, 1, false)}, false, baseTS)
+	cfg := fakeConfig(t, f)
+	cfg.Timeout = 200 * time.Millisecond
+	l := newLog(t, cfg)
+	f.Stall(true)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, err := l.Head(ctx); ReasonOf(err) != ReasonTimeout {
+		t.Fatalf("err %v (%v), want timeout", err, ReasonOf(err))
+	}
+}

@@ -114,6 +114,8 @@ type FakeRFC6962 struct {
 	sthKey *ecdsa.PrivateKey
 	// pushback answers this many requests with 429 + Retry-After: 1.
 	pushback atomic.Int32
+	// stall makes every request wait until the client gives up (a slow log).
+	stall    atomic.Bool
 	requests atomic.Int64
 }
 
@@ -127,6 +129,10 @@ func NewFakeRFC6962(t testing.TB) *FakeRFC6962 {
 	mux.HandleFunc("/ct/v1/get-proof-by-hash", f.getProof)
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.requests.Add(1)
+		if f.stall.Load() {
+			<-r.Context().Done()
+			return
+		}
 		if f.pushback.Load() > 0 {
 			f.pushback.Add(-1)
 			w.Header().Set("Retry-After", "1")
@@ -151,6 +157,10 @@ func (f *FakeRFC6962) SetSTHKey(k *ecdsa.PrivateKey) {
 	defer f.mu.Unlock()
 	f.sthKey = k
 }
+
+// Stall makes the log answer nothing until each client gives up (true), or
+// answer again (false).
+func (f *FakeRFC6962) Stall(on bool) { f.stall.Store(on) }
 
 // Pushback answers the next n requests with 429 + Retry-After: 1.
 func (f *FakeRFC6962) Pushback(n int32) { f.pushback.Store(n) }
