@@ -34,7 +34,7 @@ func BenchmarkPrimaryProbe(b *testing.B) {
 	defer p.Close()
 	cycle(b, p.Probe, p.RoundTrips)
 	var server float64
-	for _, q := range replication.PrimaryQueries() {
+	for _, q := range replication.PrimaryQueries(lab.ServerVersion(b)) {
 		server += serverMillis(b, lab, "primary", q)
 	}
 	b.ReportMetric(server, "server-ms/op")

@@ -33,6 +33,9 @@ type Replica struct {
 	// Slot names the physical replication slot the replica streams from, if
 	// any; its safe_wal_size then gives the WAL headroom.
 	Slot string `yaml:"slot"`
+	// Upstream names the replica this one streams from (a cascading
+	// replica); lag and headroom are then measured against it. Empty: the primary.
+	Upstream string `yaml:"upstream"`
 }
 
 // Replication tunes the replication probe.

@@ -27,6 +27,7 @@ func (c *Config) validate() Errors {
 		v.name(key, r.Name, names)
 		v.database(key, r.Database)
 	}
+	v.upstreams(c.Replicas)
 	v.replication(c.Replication)
 	c.OCSP.IssuerCerts = v.ocsp(&c.OCSP)
 	v.web(c.Web)
@@ -35,6 +36,33 @@ func (c *Config) validate() Errors {
 }
 
 type validator struct{ errs Errors }
+
+// upstreams: each upstream names another replica, and following them from
+// any replica ends at the primary (no loop).
+func (v *validator) upstreams(replicas []Replica) {
+	up := map[string]string{}
+	for _, r := range replicas {
+		up[r.Name] = r.Upstream
+	}
+	for i, r := range replicas {
+		key := fmt.Sprintf("replicas[%d].upstream", i)
+		if r.Upstream == "" {
+			continue
+		}
+		if _, ok := up[r.Upstream]; !ok || r.Upstream == r.Name {
+			v.add(key, "upstream %q is not another configured replica", r.Upstream)
+			continue
+		}
+		seen := map[string]bool{r.Name: true}
+		for n := r.Upstream; n != ""; n = up[n] {
+			if seen[n] {
+				v.add(key, "upstream %q leads back to %q: a loop", r.Upstream, r.Name)
+				break
+			}
+			seen[n] = true
+		}
+	}
+}
 
 func (v *validator) add(key, format string, args ...any) {
 	v.errs = append(v.errs, Error{Key: key, Msg: Scrub(fmt.Sprintf(format, args...))})

@@ -32,16 +32,21 @@ func fixedReplication() *replication {
 	ph.Add(at, 0x5A00000)
 	safe := int64(1 << 30)
 	p := &primaryTarget{hist: ph, health: newHealth(), status: PrimaryStatus{
-		FlushLSN: 0x5A00000, SegmentSize: 16 << 20, WALKeepBytes: 32 << 20, OldestSegment: 0x3000000, HasOldest: true,
-		Slots:   []Slot{{Name: "standby_3", Active: true, WALStatus: "reserved", SafeWALSize: &safe}},
-		Senders: []Sender{{State: "streaming"}},
+		Version: 170010, FlushLSN: 0x5A00000, SegmentSize: 16 << 20, WALKeepBytes: 32 << 20, OldestSegment: 0x3000000, HasOldest: true,
+		Checkpoints: 12,
+		Archiver: Archiver{Enabled: true, HasArchived: true, LastArchivedEnd: 0x5000000, Failures: 3,
+			LastArchived: at.Add(-20 * time.Second), LastFailed: at.Add(-time.Hour)},
+		Slots: []Slot{{Name: "standby_3", Active: true, WALStatus: "reserved", SafeWALSize: &safe},
+			{Name: "standby_4", WALStatus: "lost", InactiveSince: at.Add(-10 * time.Minute), InvalidationReason: "wal_removed"}},
+		Senders: []Sender{{ApplicationName: "replica-1", State: "streaming", SyncState: "sync"}},
 	}}
 	p.health.Record(at, nil)
 	p.health.LastSuccess, p.health.Duration = at, 3*time.Millisecond
 
 	r1 := &replicaTarget{name: "replica-1", health: newHealth(), view: ReplicaView{
-		Status:     ReplicaStatus{ReceiveLSN: 0x4000000, HasReceive: true, ReplayLSN: 0x3F00000, ReceiverStatus: "waiting", LastMessageAge: 42 * time.Second, HasLastMessageAge: true},
-		HasPrimary: true, ReceiveLagBytes: 0x1A00000, ReplayLagBytes: 0x1B00000, ReplayLagSeconds: 93.5,
+		Status: ReplicaStatus{Version: 170010, ReceiveLSN: 0x4000000, HasReceive: true, ReplayLSN: 0x3F00000, ReceiverRunning: true,
+			ReceiverStatus: "waiting", LastMessageAge: 42 * time.Second, HasLastMessageAge: true, RestoreCommand: true},
+		HasPrimary: true, SyncState: "sync", ReceiveLagBytes: 0x1A00000, ReplayLagBytes: 0x1B00000, ReplayLagSeconds: 93.5,
 		HasHeadroom: true, HeadroomBytes: 0x1000000, HasETA: true, ETASeconds: 16.8,
 	}}
 	r1.health.Record(at, nil)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math"
 	"sync"
 	"time"
 
@@ -35,6 +34,7 @@ type primaryTarget struct {
 
 type replicaTarget struct {
 	name, slot string
+	upstream   string // another replica's name; "" for the primary
 	probe      *ReplicaProbe
 	hist       *History
 	key        string
@@ -46,8 +46,8 @@ type replicaTarget struct {
 
 // targetKey identifies a target across reloads: one whose settings did not
 // change keeps its connection, history, health and last values.
-func targetKey(kind, name string, db config.Database, rc config.Replication, slot string) string {
-	return fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s", kind, name, db.DSN, db.PasswordFile, slot, rc.Timeout.D(), rc.History.D())
+func targetKey(kind, name string, db config.Database, rc config.Replication, slot, upstream string) string {
+	return fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s", kind, name, db.DSN, db.PasswordFile, slot, upstream, rc.Timeout.D(), rc.History.D())
 }
 
 // newReplication builds the targets for cfg, reusing the unchanged ones of
@@ -56,9 +56,10 @@ func newReplication(cfg *config.Config, old *replication, logger *slog.Logger) *
 	rc := cfg.Replication
 	r := &replication{cfg: rc, logger: logger}
 	if cfg.Primary != nil {
-		key := targetKey(probePrimary, "", *cfg.Primary, rc, "")
+		key := targetKey(probePrimary, "", *cfg.Primary, rc, "", "")
 		if old != nil && old.primary != nil && old.primary.key == key {
 			r.primary = old.primary
+			r.primary.hist.Resize(rc.History.D(), rc.Interval.D())
 		} else {
 			r.primary = &primaryTarget{
 				probe: NewPrimaryProbe(*cfg.Primary, rc.Timeout.D()),
@@ -67,13 +68,14 @@ func newReplication(cfg *config.Config, old *replication, logger *slog.Logger) *
 		}
 	}
 	for _, rep := range cfg.Replicas {
-		key := targetKey(probeReplica, rep.Name, rep.Database, rc, rep.Slot)
+		key := targetKey(probeReplica, rep.Name, rep.Database, rc, rep.Slot, rep.Upstream)
 		if t := old.replica(key); t != nil {
+			t.hist.Resize(rc.History.D(), rc.Interval.D())
 			r.replicas = append(r.replicas, t)
 			continue
 		}
 		r.replicas = append(r.replicas, &replicaTarget{
-			name: rep.Name, slot: rep.Slot,
+			name: rep.Name, slot: rep.Slot, upstream: rep.Upstream,
 			probe: NewReplicaProbe(rep.Database, rc.Timeout.D()),
 			hist:  NewHistory(rc.History.D(), rc.Interval.D()), key: key, health: newHealth(),
 		})
@@ -157,6 +159,30 @@ func (r *replication) primarySnapshot() *PrimaryStatus {
 	return &st
 }
 
+// upstreamSnapshot is what t streams from, as of its last successful probe,
+// with its position history: the primary's, or for a cascading replica its
+// upstream replica's (nil while that one is down or not yet probed).
+func (r *replication) upstreamSnapshot(t *replicaTarget) (*PrimaryStatus, *History) {
+	if t.upstream == "" {
+		if r.primary == nil {
+			return nil, nil
+		}
+		return r.primarySnapshot(), r.primary.hist
+	}
+	for _, u := range r.replicas {
+		if u.name != t.upstream {
+			continue
+		}
+		u.mu.RLock()
+		defer u.mu.RUnlock()
+		if !u.health.Up {
+			return nil, u.hist
+		}
+		return u.view.Status.asUpstream(), u.hist
+	}
+	return nil, nil
+}
+
 func (p *primaryTarget) probed() bool {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
@@ -178,13 +204,10 @@ func (r *replication) probeReplica(ctx context.Context, t *replicaTarget, logger
 	var view ReplicaView
 	if err == nil {
 		t.hist.Add(start, st.Position())
-		var primaryHist *History
-		if r.primary != nil {
-			primaryHist = r.primary.hist
-		}
+		up, upHist := r.upstreamSnapshot(t)
 		view = Derive(DeriveInput{
-			Replica: st, Primary: r.primarySnapshot(),
-			PrimaryHistory: primaryHist, ReplicaHistory: t.hist,
+			Name: t.name, Replica: st, Primary: up,
+			PrimaryHistory: upHist, ReplicaHistory: t.hist,
 			Slot: t.slot, RateWindow: r.cfg.RateWindow.D(), Now: start,
 		})
 	}
@@ -228,54 +251,5 @@ func (r *replication) Collect(ch chan<- prometheus.Metric) {
 		}
 		t.health.Collect(ch, probeReplica, t.name)
 		t.mu.RUnlock()
-	}
-}
-
-func collectPrimary(ch chan<- prometheus.Metric, s PrimaryStatus, hist *History, window time.Duration) {
-	ch <- target.Gauge(primaryPosition, float64(s.FlushLSN))
-	ch <- target.Gauge(primaryKeep, float64(s.WALKeepBytes))
-	ch <- target.Gauge(primarySegmentSize, float64(s.SegmentSize))
-	if s.HasOldest {
-		ch <- target.Gauge(primaryRetained, float64(s.RetainedBytes()))
-	}
-	if rate, ok := hist.Rate(window); ok {
-		ch <- target.Gauge(primaryWALRate, rate)
-	}
-	senders := map[string]float64{}
-	for _, se := range s.Senders {
-		senders[se.State]++
-	}
-	for state, n := range senders {
-		ch <- target.Gauge(primarySenders, n, state)
-	}
-	for _, sl := range s.Slots {
-		ch <- target.BoolGauge(slotActive, sl.Active, sl.Name)
-		ch <- target.BoolGauge(slotLost, sl.WALStatus == "lost", sl.Name)
-		safe := math.Inf(1)
-		if sl.SafeWALSize != nil {
-			safe = float64(*sl.SafeWALSize)
-		}
-		ch <- target.Gauge(slotSafeWALSize, safe, sl.Name)
-	}
-}
-
-func collectReplica(ch chan<- prometheus.Metric, name string, v ReplicaView) {
-	s := v.Status
-	ch <- target.BoolGauge(replicaStreaming, s.Streaming(), name)
-	ch <- target.BoolGauge(replicaReplayPaused, s.ReplayPaused, name)
-	if s.HasLastMessageAge {
-		ch <- target.Gauge(replicaLastMsgAge, s.LastMessageAge.Seconds(), name)
-	}
-	ch <- target.Gauge(replicaReplayLagSecs, v.ReplayLagSeconds, name)
-	if v.HasPrimary {
-		ch <- target.Gauge(replicaReceiveLag, float64(v.ReceiveLagBytes), name)
-		ch <- target.Gauge(replicaReplayLag, float64(v.ReplayLagBytes), name)
-	}
-	if v.HasHeadroom {
-		ch <- target.Gauge(replicaHeadroom, v.HeadroomBytes, name)
-		ch <- target.BoolGauge(replicaWALLost, v.WALLost, name)
-	}
-	if v.HasETA {
-		ch <- target.Gauge(replicaLossETA, v.ETASeconds, name)
 	}
 }

@@ -6,24 +6,34 @@ import (
 )
 
 // ReplicaView is everything the exporter publishes about one replica, derived
-// from the replica's own status plus, when configured, the primary's.
+// from the replica's own status plus, when configured, its upstream's (the
+// primary, or for a cascading replica the replica it streams from).
 type ReplicaView struct {
 	Status ReplicaStatus
 
-	// HasPrimary: the primary was read successfully; the fields below that
+	// HasPrimary: the upstream was read successfully; the fields below that
 	// need it are valid only then.
 	HasPrimary      bool
 	ReceiveLagBytes uint64
 	ReplayLagBytes  uint64
 
-	// ReplayLagSeconds: from the primary's position history when HasPrimary,
+	// ReplayLagSeconds: from the upstream's position history when HasPrimary,
 	// else from the last replayed commit's timestamp (see Derive).
 	ReplayLagSeconds float64
 
-	// HasHeadroom: the primary's pg_wal (or the replica's slot) could be read.
+	// HasHeadroom: the upstream's retention (or the replica's slot) could be read.
 	HasHeadroom   bool
 	HeadroomBytes float64 // +Inf when a slot's retention is unlimited
-	WALLost       bool
+	// WALLost: the upstream no longer has WAL this replica needs (removed
+	// from the primary); it may still come from an archive.
+	WALLost bool
+	// Unrecoverable: WALLost, and no WAL archive the replica restores from is
+	// known to hold what it needs.
+	Unrecoverable bool
+	// SlotStatus is the slot's wal_status when the replica has a slot.
+	SlotStatus string
+	// SyncState is the upstream's sync_state for this standby ("" unknown).
+	SyncState string
 	// HasETA: headroom known and both WAL rates measured.
 	HasETA     bool
 	ETASeconds float64 // +Inf when the gap is not growing
@@ -31,11 +41,13 @@ type ReplicaView struct {
 
 // DeriveInput gathers the inputs of Derive.
 type DeriveInput struct {
+	Name    string
 	Replica ReplicaStatus
-	// Primary is nil when no primary is configured or its probe failed.
+	// Primary is the upstream: the primary, or the replica a cascading
+	// replica streams from; nil when not configured or its probe failed.
 	Primary *PrimaryStatus
-	// PrimaryHistory holds the primary's flush positions, ReplicaHistory
-	// this replica's positions.
+	// PrimaryHistory holds the upstream's positions, ReplicaHistory this
+	// replica's positions.
 	PrimaryHistory, ReplicaHistory *History
 	// Slot is the replica's configured slot name, "" for none.
 	Slot       string
@@ -59,17 +71,26 @@ func Derive(in DeriveInput) ReplicaView {
 	p := in.Primary
 	v.HasPrimary = true
 	v.ReceiveLagBytes = p.FlushLSN.Minus(r.Position())
+	// A cascading replica may replay past its upstream's replay position
+	// (the upstream sends what it received); Minus floors at 0.
 	v.ReplayLagBytes = p.FlushLSN.Minus(r.ReplayLSN)
 	if age, _, ok := in.PrimaryHistory.Since(r.ReplayLSN, in.Now); ok {
 		v.ReplayLagSeconds = age.Seconds()
 	}
+	for _, se := range p.Senders {
+		if se.ApplicationName == in.Name {
+			v.SyncState = se.SyncState
+		}
+	}
 
+	need := SegmentStart(r.Position(), max(p.SegmentSize, 1))
 	if in.Slot != "" {
 		slot := findSlot(p.Slots, in.Slot)
 		if slot == nil {
 			return v
 		}
 		v.HasHeadroom = true
+		v.SlotStatus = slot.WALStatus
 		v.WALLost = slot.WALStatus == "lost"
 		switch {
 		case v.WALLost:
@@ -80,21 +101,48 @@ func Derive(in DeriveInput) ReplicaView {
 			v.HeadroomBytes = math.Max(0, float64(*slot.SafeWALSize))
 		}
 	} else if p.HasOldest && p.SegmentSize > 0 {
-		// Streaming resumes at the start of the segment holding the replica's
-		// position; the primary must still have that segment.
-		need := SegmentStart(r.Position(), p.SegmentSize)
 		v.HasHeadroom = true
 		v.WALLost = need < p.OldestSegment
-		v.HeadroomBytes = float64(need.Minus(p.OldestSegment))
+		v.HeadroomBytes = slotlessHeadroom(r.Position(), p)
 	}
 	if !v.HasHeadroom {
 		return v
 	}
+	v.Unrecoverable = v.WALLost && !(r.RestoreCommand && archiveHolds(p.Archiver, need))
 	v.ETASeconds, v.HasETA = eta(v, in)
 	return v
 }
 
-// eta: headroom shrinks as fast as the primary's WAL outruns the replica's.
+// slotlessHeadroom is how many more bytes the upstream may write before a
+// checkpoint (a restartpoint on a standby) may remove the segment the
+// replica resumes from. PostgreSQL's rule, KeepLogSeg() in
+// src/backend/access/transam/xlog.c: a checkpoint at position cur keeps the
+// segments from segment_of(cur) - wal_keep_size/segment_size on (older ones
+// only while a slot or the redo pointer holds them, which is no promise to a
+// slotless replica). So the resume segment s survives while
+// segment_of(cur) <= s + keep_segs, i.e. until cur reaches
+// (s + keep_segs + 1) * segment_size: the same "failLSN" that
+// pg_get_replication_slots() computes for safe_wal_size in
+// src/backend/replication/slotfuncs.c. A segment already gone from pg_wal
+// leaves no headroom, whatever the rule says.
+func slotlessHeadroom(pos LSN, p *PrimaryStatus) float64 {
+	seg := p.SegmentSize
+	resume := uint64(pos) / seg
+	if p.HasOldest && LSN(resume*seg) < p.OldestSegment {
+		return 0
+	}
+	fail := LSN((resume + p.WALKeepBytes/seg + 1) * seg)
+	return float64(fail.Minus(p.FlushLSN))
+}
+
+// archiveHolds: the primary's archiver has archived the segment starting at
+// need (archives are kept, so everything up to the last archived segment is
+// there).
+func archiveHolds(a Archiver, need LSN) bool {
+	return a.Enabled && a.HasArchived && a.LastArchivedEnd > need
+}
+
+// eta: headroom shrinks as fast as the upstream's WAL outruns the replica's.
 func eta(v ReplicaView, in DeriveInput) (float64, bool) {
 	if v.WALLost {
 		return 0, true

@@ -23,8 +23,23 @@ type sample struct {
 
 // NewHistory keeps enough samples to cover span at the given interval.
 func NewHistory(span, interval time.Duration) *History {
-	n := int(span/interval) + 2
-	return &History{cap: min(max(n, 2), 1<<20)}
+	return &History{cap: historyCap(span, interval)}
+}
+
+func historyCap(span, interval time.Duration) int {
+	return min(max(int(span/interval)+2, 2), 1<<20)
+}
+
+// Resize keeps enough samples to cover span at a new interval: a reload
+// that changes the interval keeps the history but not its old size (a 5s to
+// 1s change would otherwise cover a fifth of span). The newest samples stay.
+func (h *History) Resize(span, interval time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cap = historyCap(span, interval)
+	if n := len(h.samples); n > h.cap {
+		h.samples = append(h.samples[:0], h.samples[n-h.cap:]...)
+	}
 }
 
 // Add records a position. A position lower than the last one means a new

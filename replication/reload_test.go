@@ -61,3 +61,38 @@ certstatus_replica_up{replica="replica-1"} 1
 		t.Fatal(err)
 	}
 }
+
+// Issue 10 6(c): a reload that changes replication.interval resizes the kept
+// histories, so they still cover replication.history (6h at 5s is 4322
+// samples; at 1s it must be 21602, not the 72 minutes 4322 samples cover).
+func TestReloadResizesHistoryForNewInterval(t *testing.T) {
+	cfg := replicationConfig("replica-1")
+	cfg.Replication.Interval = config.Duration(5 * time.Second)
+	cfg.Replication.History = config.Duration(6 * time.Hour)
+	old := newReplication(cfg, nil, discard)
+	next := replicationConfig("replica-1")
+	next.Replication.Interval = config.Duration(time.Second)
+	next.Replication.History = config.Duration(6 * time.Hour)
+	r := newReplication(next, old, discard)
+	if r.primary != old.primary || r.replicas[0] != old.replicas[0] {
+		t.Fatal("targets were replaced; the test needs them reused")
+	}
+	// Fill one history at the new interval for longer than the old cap lasts.
+	start := time.Now()
+	for i := range 6 * 3600 {
+		r.replicas[0].hist.Add(start.Add(time.Duration(i)*time.Second), LSN(i))
+	}
+	for name, h := range map[string]*History{"primary": r.primary.hist, "replica-1": r.replicas[0].hist} {
+		if h.cap != 6*3600+2 {
+			t.Errorf("%s history holds %d samples after 5s -> 1s, want %d (6h at 1s)", name, h.cap, 6*3600+2)
+		}
+	}
+	if n := r.replicas[0].hist.Len(); n != 6*3600 {
+		t.Errorf("replica history kept %d of 21600 samples, want all", n)
+	}
+	// Shrinking keeps the newest samples.
+	r.replicas[0].hist.Resize(time.Hour, time.Second)
+	if age, exact, _ := r.replicas[0].hist.Since(LSN(6*3600-3600), start.Add(6*time.Hour)); !exact || age > time.Hour+2*time.Second {
+		t.Errorf("after shrinking to 1h the sample 1h ago is gone or wrong: age %v exact %v", age, exact)
+	}
+}

@@ -10,18 +10,20 @@ func (r *replication) Replicas() []view.Replica {
 		t.mu.RLock()
 		h, v := t.health, t.view
 		t.mu.RUnlock()
-		rep := view.Replica{Name: t.name, Up: h.Up, LastSuccess: h.LastSuccess, LastError: h.LastError}
+		rep := view.Replica{Name: t.name, Upstream: t.upstream, Up: h.Up, LastSuccess: h.LastSuccess, LastError: h.LastError}
 		if !h.Probed {
 			rep.LastError = "not probed yet"
 		}
 		if h.Up {
-			rep.Streaming, rep.ReplayPaused = v.Status.Streaming(), v.Status.ReplayPaused
+			// A status hidden from the role (no pg_read_all_stats) is not shown as a fault.
+			streaming, known := v.Status.Streaming()
+			rep.Streaming, rep.ReplayPaused = streaming || !known, v.Status.ReplayPaused
 			rep.ReplayLagSecs = v.ReplayLagSeconds
 			if v.HasPrimary {
 				rep.ReceiveLagBytes, rep.ReplayLagBytes = ptr(float64(v.ReceiveLagBytes)), ptr(float64(v.ReplayLagBytes))
 			}
 			if v.HasHeadroom {
-				rep.HeadroomBytes, rep.WALLost = ptr(v.HeadroomBytes), v.WALLost
+				rep.HeadroomBytes, rep.WALLost, rep.WALUnrecoverable = ptr(v.HeadroomBytes), v.WALLost, v.Unrecoverable
 			}
 			if v.HasETA {
 				rep.LossETASecs = ptr(v.ETASeconds)

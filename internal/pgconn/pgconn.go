@@ -26,12 +26,14 @@ const (
 	ReasonTimeout       = "timeout"
 	ReasonQuery         = "query"
 	ReasonNotInRecovery = "not_in_recovery"
-	ReasonOther         = "other"
+	// ReasonUnsupportedVersion: the server is older than the probe supports.
+	ReasonUnsupportedVersion = "unsupported_version"
+	ReasonOther              = "other"
 )
 
 // FailureReasons lists every reason, so metrics can be pre-declared.
 func FailureReasons() []string {
-	return []string{ReasonConnect, ReasonAuth, ReasonTimeout, ReasonQuery, ReasonNotInRecovery, ReasonOther}
+	return []string{ReasonConnect, ReasonAuth, ReasonTimeout, ReasonQuery, ReasonNotInRecovery, ReasonUnsupportedVersion, ReasonOther}
 }
 
 // ProbeError is a failed probe with its bounded reason.

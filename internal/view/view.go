@@ -9,18 +9,21 @@ import "time"
 // Replica is one replica's latest derived state. Pointers are nil where the
 // value is unknown (no primary, not yet probed).
 type Replica struct {
-	Name            string    `json:"name"`
-	Up              bool      `json:"up"`
-	Streaming       bool      `json:"streaming"`
-	ReplayPaused    bool      `json:"replay_paused"`
-	ReceiveLagBytes *float64  `json:"receive_lag_bytes,omitempty"`
-	ReplayLagBytes  *float64  `json:"replay_lag_bytes,omitempty"`
-	ReplayLagSecs   float64   `json:"replay_lag_seconds"`
-	HeadroomBytes   *float64  `json:"wal_headroom_bytes,omitempty"`
-	LossETASecs     *float64  `json:"wal_loss_eta_seconds,omitempty"`
-	WALLost         bool      `json:"wal_lost"`
-	LastSuccess     time.Time `json:"last_success"`
-	LastError       string    `json:"last_error,omitempty"`
+	Name            string   `json:"name"`
+	Up              bool     `json:"up"`
+	Streaming       bool     `json:"streaming"`
+	ReplayPaused    bool     `json:"replay_paused"`
+	ReceiveLagBytes *float64 `json:"receive_lag_bytes,omitempty"`
+	ReplayLagBytes  *float64 `json:"replay_lag_bytes,omitempty"`
+	ReplayLagSecs   float64  `json:"replay_lag_seconds"`
+	HeadroomBytes   *float64 `json:"wal_headroom_bytes,omitempty"`
+	LossETASecs     *float64 `json:"wal_loss_eta_seconds,omitempty"`
+	WALLost         bool     `json:"wal_lost"`
+	// WALUnrecoverable: lost, and no archive the replica restores from holds it.
+	WALUnrecoverable bool      `json:"wal_unrecoverable"`
+	Upstream         string    `json:"upstream,omitempty"` // a cascading replica's upstream replica
+	LastSuccess      time.Time `json:"last_success"`
+	LastError        string    `json:"last_error,omitempty"`
 }
 
 // OriginAnswer is what one origin last said about one certificate.

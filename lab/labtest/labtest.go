@@ -82,7 +82,8 @@ func (l *Lab) run(args ...string) (string, error) {
 	cmd.Env = append(os.Environ(),
 		"LAB_DIR="+l.Dir(),
 		"LAB_PG_PORT="+setting("LAB_PG_PORT", testPGPort),
-		"LAB_OCSP_PORT="+setting("LAB_OCSP_PORT", testOCSPPort))
+		"LAB_OCSP_PORT="+setting("LAB_OCSP_PORT", testOCSPPort),
+		"LAB_TOPOLOGY="+Topology())
 	out, err := cmd.Output()
 	if err != nil {
 		stderr := ""
@@ -111,16 +112,38 @@ func (l *Lab) SQL(t testing.TB, node, sql string) string {
 	return strings.TrimSpace(l.Run(t, "psql", node, "-Atc", sql))
 }
 
-// Port is a node's port.
+// Port is a node's port (lab.sh's port_of).
 func (l *Lab) Port(node string) int {
 	base, _ := strconv.Atoi(setting("LAB_PG_PORT", testPGPort))
-	switch node {
-	case "replica-1":
-		return base + 1
-	case "replica-2":
-		return base + 2
+	offset := map[string]int{"replica-1": 1, "replica-2": 2, "replica-slot": 3, "replica-archive": 4,
+		"replica-cascade": 5, "replica-sync": 6}
+	return base + offset[node]
+}
+
+// ServerVersion is the primary's server_version_num.
+func (l *Lab) ServerVersion(t testing.TB) int {
+	t.Helper()
+	v, err := strconv.Atoi(l.SQL(t, "primary", "SHOW server_version_num"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return base
+	return v
+}
+
+// Topology is the lab's LAB_TOPOLOGY: extra nodes beside the slotless pair.
+// The test lab has them all unless LAB_TOPOLOGY says otherwise.
+// An empty LAB_TOPOLOGY (set) means the pair only.
+func Topology() string {
+	if v, ok := os.LookupEnv("LAB_TOPOLOGY"); ok {
+		return v
+	}
+	return "all"
+}
+
+// Has says whether the lab has an extra topology (slot, archive, cascade, sync).
+func (l *Lab) Has(topology string) bool {
+	t := l.Env["LAB_TOPOLOGY"]
+	return strings.Contains(" "+t+" ", " "+topology+" ")
 }
 
 // PostmasterPID is the pid of a node's postmaster.
