@@ -97,6 +97,13 @@ func ParseIssued(f Found, issuers []*ocsp.Issuer, now time.Time) (IssuedCert, er
 			return ic, nil
 		}
 	}
+	// A precertificate signed by a precertificate signing CA (RFC 6962 3.1)
+	// is the issuer's although no issuer signed it; a CT source knows whose
+	// it is from the issuer_key_hash the log computed from the chain.
+	if ic.Kind == KindPrecertificate && f.PrecertIssuer > 0 && f.PrecertIssuer <= len(issuers) {
+		ic.Issuer = f.PrecertIssuer - 1
+		return ic, nil
+	}
 	return ic, &CertError{SourceErrUnknownIssuer,
 		errors.New("issued by " + cert.Issuer.String() + ", which is not in ocsp.issuers")}
 }

@@ -156,16 +156,17 @@ func (c *CTSource) Fetch(ctx context.Context) ([]Found, error) {
 	var read, matched int
 	next, err := c.log.Read(readCtx, pos, tree, func(e *ct.Entry) error {
 		read++
-		if _, ok := c.issuers.Match(e); !ok {
+		issuer, ok := c.issuers.Match(e)
+		if !ok {
 			return nil
 		}
 		matched++
-		raw := e.Certificate
+		f := Found{Raw: e.Certificate, PublishedAt: e.Timestamp, Provenance: ProvenanceCTLog,
+			ID: fmt.Sprintf("%s entry %d", c.name, e.Index)}
 		if e.IsPrecert {
-			raw = e.PreCertificate
+			f.Raw, f.PrecertIssuer = e.PreCertificate, issuer+1
 		}
-		found = append(found, Found{Raw: raw, PublishedAt: e.Timestamp, Provenance: ProvenanceCTLog,
-			ID: fmt.Sprintf("%s entry %d", c.name, e.Index)})
+		found = append(found, f)
 		if len(found) >= maxCTFound {
 			return errCTFull
 		}
@@ -185,8 +186,11 @@ func (c *CTSource) Fetch(ctx context.Context) ([]Found, error) {
 	if moved {
 		c.save(next)
 	}
+	// The pass's own budget running out after progress is not a failure:
+	// the rest follows next pass (CertstatusCTSourceBehind if it never catches up).
+	budgetSpent := readCtx.Err() != nil && ctx.Err() == nil
 	switch {
-	case err == nil, errors.Is(err, errCTFull):
+	case err == nil, errors.Is(err, errCTFull), budgetSpent && next.Index > pos.Index:
 		return found, nil
 	case next.Index > pos.Index:
 		c.fail(err) // counted; the progress is kept and handed over

@@ -23,6 +23,9 @@ type Found struct {
 	ID string
 	// Unreadable: the source could not read it (Raw is nil); counted once.
 	Unreadable bool
+	// PrecertIssuer is, for a precertificate from a CT log, 1 + the index in
+	// ocsp.issuers of its final issuer (issuer_key_hash); 0 when unknown.
+	PrecertIssuer int
 }
 
 // positionBucket holds each source's read position, by source name.

@@ -73,7 +73,7 @@ func fetchError(ctx context.Context, rec *recorder, failuresBefore int64, what s
 	switch {
 	case rec.pushedBack():
 		r = ReasonRateLimited
-	case (errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil) && rec.failures.Load() == failuresBefore:
+	case (isTimeout(err) || ctx.Err() != nil) && rec.failures.Load() == failuresBefore:
 		r = ReasonTimeout
 	}
 	return &Error{Reason: r, Err: fmt.Errorf("%s: %w", what, err)}

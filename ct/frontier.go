@@ -8,7 +8,10 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 )
 
-var rangeFactory = compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+// rangeFactory builds RFC 6962 compact ranges.
+func rangeFactory() *compact.RangeFactory {
+	return &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+}
 
 // frontierFromProof is the compact range of entries [0, k): the roots of its
 // perfect subtrees, largest first, from leaf k-1's hash and its audit path in
@@ -51,9 +54,9 @@ func fromHashes(in []Hash) [][]byte {
 // rangeOf is the compact range [0, pos.Index) held in pos.
 func rangeOf(pos Position) (*compact.Range, error) {
 	if pos.Index == 0 {
-		return rangeFactory.NewEmptyRange(0), nil
+		return rangeFactory().NewEmptyRange(0), nil
 	}
-	r, err := rangeFactory.NewRange(0, uint64(pos.Index), fromHashes(pos.Frontier))
+	r, err := rangeFactory().NewRange(0, uint64(pos.Index), fromHashes(pos.Frontier))
 	if err != nil {
 		return nil, fmt.Errorf("position %d has no valid frontier: %w", pos.Index, err)
 	}

@@ -11,7 +11,7 @@ import (
 
 func TestFrontierFromProofMatchesCompactRange(t *testing.T) {
 	tree := testonly.New(rfc6962.DefaultHasher)
-	want := rangeFactory.NewEmptyRange(0)
+	want := rangeFactory().NewEmptyRange(0)
 	for k := uint64(1); k <= 130; k++ {
 		leaf := []byte(fmt.Sprintf("leaf %d", k-1))
 		tree.AppendData(leaf)

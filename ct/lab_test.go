@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certstatus/certstatus_exporter/internal/cttest"
 	"github.com/certstatus/certstatus_exporter/lab/labtest"
 )
 
@@ -284,6 +285,8 @@ type tamperer struct {
 	checkpoint atomic.Pointer[[]byte]
 	// pushback answers this many tile requests with 429 + Retry-After: 1.
 	pushback atomic.Int32
+	// stall holds tile requests until the client gives up (a slow log).
+	stall atomic.Bool
 }
 
 func newTamperer(t *testing.T, c *ctLab) *tamperer {
@@ -297,6 +300,10 @@ func newTamperer(t *testing.T, c *ctLab) *tamperer {
 	tp.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if cp := tp.checkpoint.Load(); cp != nil && r.URL.Path == "/checkpoint" {
 			_, _ = w.Write(*cp)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, "/tile/") && tp.stall.Load() {
+			<-r.Context().Done()
 			return
 		}
 		if strings.HasPrefix(r.URL.Path, "/tile/") && tp.pushback.Add(-1) >= 0 {
@@ -352,11 +359,11 @@ func TestLabRefusesBadCheckpoints(t *testing.T) {
 				name, err, ReasonOf(err), len(got), after.Index, after.TreeSize, reason)
 		}
 	}
-	refuse("signed by another key", signCheckpoint(t, newLogKey(t), origin, real.Size, real.Hash, now), ReasonBadSignature)
-	refuse("another origin", signCheckpoint(t, key, origin+"-other", real.Size, real.Hash, now), ReasonBadSignature)
-	refuse("tree not extending the verified one", signCheckpoint(t, key, origin, real.Size, forged, now), ReasonInconsistent)
-	refuse("fork at the verified size", signCheckpoint(t, key, origin, pos.TreeSize, forged, now), ReasonInconsistent)
-	refuse("rewound", signCheckpoint(t, key, origin, pos.TreeSize-1, forged, now), ReasonInconsistent)
+	refuse("signed by another key", cttest.SignCheckpoint(t, cttest.NewLogKey(t), origin, real.Size, real.Hash, now), ReasonBadSignature)
+	refuse("another origin", cttest.SignCheckpoint(t, key, origin+"-other", real.Size, real.Hash, now), ReasonBadSignature)
+	refuse("tree not extending the verified one", cttest.SignCheckpoint(t, key, origin, real.Size, forged, now), ReasonInconsistent)
+	refuse("fork at the verified size", cttest.SignCheckpoint(t, key, origin, pos.TreeSize, forged, now), ReasonInconsistent)
+	refuse("rewound", cttest.SignCheckpoint(t, key, origin, pos.TreeSize-1, forged, now), ReasonInconsistent)
 
 	// The honest checkpoint again: everything since the position, once.
 	tp.checkpoint.Store(nil)
@@ -373,9 +380,10 @@ func TestLabBacksOffOnPushback(t *testing.T) {
 	c := upCTLab(t)
 	tp := newTamperer(t, c)
 	l := newLog(t, c.config(t, tp.srv.URL+"/"))
+	before := waitTree(t, l, 0)
 	want := c.issue(t, 3)
-	tree := waitTree(t, l, 6)
-	pos, err := l.Start(context.Background(), tree, tree.Size-6)
+	tree := waitTree(t, l, before.Size+6)
+	pos, err := l.Start(context.Background(), tree, before.Size)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,5 +400,29 @@ func TestLabBacksOffOnPushback(t *testing.T) {
 	_, err = l.Read(ctx, pos, tree, func(*Entry) error { return nil })
 	if ReasonOf(err) != ReasonRateLimited {
 		t.Fatalf("err %v (%v), want rate_limited", err, ReasonOf(err))
+	}
+}
+
+// A log whose tiles do not come in time: each request times out and the
+// read ends with the call's deadline as a timeout, not a fetch failure.
+func TestLabSlowLogIsTimeout(t *testing.T) {
+	c := upCTLab(t)
+	tp := newTamperer(t, c)
+	cfg := c.config(t, tp.srv.URL+"/")
+	cfg.Timeout = 500 * time.Millisecond
+	l := newLog(t, cfg)
+	before := waitTree(t, l, 0)
+	c.issue(t, 2)
+	tree := waitTree(t, l, before.Size+4)
+	pos, err := l.Start(context.Background(), tree, before.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp.stall.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	after, err := l.Read(ctx, pos, tree, func(*Entry) error { return nil })
+	if ReasonOf(err) != ReasonTimeout || after.Index != pos.Index {
+		t.Fatalf("err %v (%v), index %d; want timeout at %d", err, ReasonOf(err), after.Index, pos.Index)
 	}
 }

@@ -44,12 +44,14 @@ type quiet struct{}
 
 func (quiet) Printf(string, ...any) {}
 
-// do runs one request, backing off while the log pushes back (429/503)
-// until ctx ends.
+// do runs one request, backing off while the log pushes back (429/503) or
+// is too slow to answer within Timeout, until ctx ends (as the static
+// client does for its tiles).
 func (l *rfcLog) do(ctx context.Context, what string, f func() error) error {
 	wait := time.Second
 	failures := l.rec.failures.Load()
 	for {
+		timeouts := l.rec.timeouts.Load()
 		err := f()
 		if err == nil {
 			return nil
@@ -59,7 +61,8 @@ func (l *rfcLog) do(ctx context.Context, what string, f func() error) error {
 		if isRsp && rsp.StatusCode == 200 {
 			return errorf(ReasonParse, "%s: %v", what, err)
 		}
-		if !isRsp || !pushback(rsp.StatusCode) {
+		slow := l.rec.timeouts.Load() > timeouts && ctx.Err() == nil
+		if !slow && (!isRsp || !pushback(rsp.StatusCode)) {
 			return fetchError(ctx, l.rec, failures, what, err)
 		}
 		t := time.NewTimer(l.rec.wait(wait))
@@ -120,7 +123,7 @@ func (l *rfcLog) Start(ctx context.Context, tree Tree, index int64) (Position, e
 	if err != nil {
 		return pos, errorf(ReasonParse, "%v", err)
 	}
-	r, err := rangeFactory.NewRange(0, uint64(index), hashes)
+	r, err := rangeFactory().NewRange(0, uint64(index), hashes)
 	if err != nil {
 		return pos, errorf(ReasonParse, "%v", err)
 	}
@@ -199,7 +202,7 @@ func (l *rfcLog) Read(ctx context.Context, pos Position, tree Tree, fn func(*Ent
 		if err != nil {
 			return next, err
 		}
-		grown, err := rangeFactory.NewRange(0, r.End(), r.Hashes())
+		grown, err := rangeFactory().NewRange(0, r.End(), r.Hashes())
 		if err != nil {
 			return next, errorf(ReasonParse, "%v", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certstatus/certstatus_exporter/internal/cttest"
 	"github.com/certstatus/certstatus_exporter/internal/testpki"
 )
 
@@ -19,7 +20,7 @@ const baseTS = uint64(1_790_000_000_000) // ms
 // fill logs n entries from p's CA, alternating certificates and
 // precertificates, plus every 10th from a stranger CA; entry i has timestamp
 // baseTS+i.
-func fill(t *testing.T, f *fakeRFC6962, p *testpki.PKI, from, n int) {
+func fill(t *testing.T, f *cttest.FakeRFC6962, p *testpki.PKI, from, n int) {
 	t.Helper()
 	for i := from; i < from+n; i++ {
 		issuer := p.CA
@@ -30,7 +31,7 @@ func fill(t *testing.T, f *fakeRFC6962, p *testpki.PKI, from, n int) {
 		if issuer == p.Stranger {
 			leaf = strangerLeaf(t, p, int64(i+1), i%2 == 1)
 		}
-		f.add([][]byte{leaf, issuer.Raw}, i%2 == 1, baseTS+uint64(i))
+		f.Add([][]byte{leaf, issuer.Raw}, i%2 == 1, baseTS+uint64(i))
 	}
 }
 
@@ -38,6 +39,12 @@ func strangerLeaf(t *testing.T, p *testpki.PKI, serial int64, precert bool) []by
 	t.Helper()
 	q := &testpki.PKI{CA: p.Stranger, CAKey: p.StrangerKey, ResponderKey: p.ResponderKey}
 	return q.Leaf(t, serial, precert)
+}
+
+// fakeConfig reads f with small batches, so a few hundred entries span
+// several parallel get-entries rounds.
+func fakeConfig(t *testing.T, f *cttest.FakeRFC6962) Config {
+	return Config{URL: f.URL(), API: APIRFC6962, PublicKey: cttest.PublicKey(t, f.Key()), BatchSize: 64, Parallel: 4}
 }
 
 // readAll reads the whole published tree from pos.
@@ -65,9 +72,9 @@ func newLog(t *testing.T, cfg Config) Log {
 
 func TestRFC6962TailsEveryEntry(t *testing.T) {
 	p := testpki.New(t)
-	f := newFakeRFC6962(t)
+	f := cttest.NewFakeRFC6962(t)
 	fill(t, f, p, 0, 300)
-	l := newLog(t, f.config())
+	l := newLog(t, fakeConfig(t, f))
 	issuers := NewIssuers([]*x509.Certificate{p.CA})
 
 	pos, got, err := readAll(t, l, Position{})
@@ -104,9 +111,9 @@ func TestRFC6962TailsEveryEntry(t *testing.T) {
 
 func TestRFC6962StartAtIndexProvesFrontier(t *testing.T) {
 	p := testpki.New(t)
-	f := newFakeRFC6962(t)
+	f := cttest.NewFakeRFC6962(t)
 	fill(t, f, p, 0, 40)
-	l := newLog(t, f.config())
+	l := newLog(t, fakeConfig(t, f))
 	ctx := context.Background()
 	tree, err := l.Head(ctx)
 	if err != nil {
@@ -133,10 +140,10 @@ func TestRFC6962StartAtIndexProvesFrontier(t *testing.T) {
 
 func TestRFC6962RefusesWrongKey(t *testing.T) {
 	p := testpki.New(t)
-	f := newFakeRFC6962(t)
+	f := cttest.NewFakeRFC6962(t)
 	fill(t, f, p, 0, 5)
-	f.sthKey = newLogKey(t)
-	_, got, err := readAll(t, newLog(t, f.config()), Position{})
+	f.SetSTHKey(cttest.NewLogKey(t))
+	_, got, err := readAll(t, newLog(t, fakeConfig(t, f)), Position{})
 	if ReasonOf(err) != ReasonBadSignature || len(got) != 0 {
 		t.Fatalf("err %v (%v), %d entries; want bad_signature and none", err, ReasonOf(err), len(got))
 	}
@@ -144,16 +151,16 @@ func TestRFC6962RefusesWrongKey(t *testing.T) {
 
 func TestRFC6962RefusesForkAndRewind(t *testing.T) {
 	p := testpki.New(t)
-	f := newFakeRFC6962(t)
+	f := cttest.NewFakeRFC6962(t)
 	fill(t, f, p, 0, 100)
-	l := newLog(t, f.config())
+	l := newLog(t, fakeConfig(t, f))
 	pos, _, err := readAll(t, l, Position{})
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// A split view: same size, another root.
-	f.fork(50)
+	f.Fork(50)
 	if _, got, err := readAll(t, l, pos); ReasonOf(err) != ReasonInconsistent || len(got) != 0 {
 		t.Fatalf("fork: err %v, %d entries; want inconsistent and none", err, len(got))
 	}
@@ -165,9 +172,7 @@ func TestRFC6962RefusesForkAndRewind(t *testing.T) {
 			after.Index, after.TreeSize)
 	}
 	// A rewound log.
-	f.mu.Lock()
-	f.size = 60
-	f.mu.Unlock()
+	f.Publish(60)
 	if _, got, err := readAll(t, l, pos); ReasonOf(err) != ReasonInconsistent || len(got) != 0 {
 		t.Fatalf("rewind: err %v, %d entries; want inconsistent and none", err, len(got))
 	}
@@ -177,17 +182,15 @@ func TestRFC6962RefusesForkAndRewind(t *testing.T) {
 // honest, the entries are not) is refused before any entry is passed on.
 func TestRFC6962RefusesEntriesNotInTree(t *testing.T) {
 	p := testpki.New(t)
-	f := newFakeRFC6962(t)
+	f := cttest.NewFakeRFC6962(t)
 	fill(t, f, p, 0, 30)
-	l := newLog(t, f.config())
+	l := newLog(t, fakeConfig(t, f))
 	pos, _, err := readAll(t, l, Position{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	fill(t, f, p, 30, 30)
-	f.mu.Lock()
-	f.leaves[45], f.leaves[46] = f.leaves[46], f.leaves[45]
-	f.mu.Unlock()
+	f.SwapEntries(45, 46)
 	after, got, err := readAll(t, l, pos)
 	if ReasonOf(err) != ReasonInconsistent || len(got) != 0 || after.Index != 30 {
 		t.Fatalf("err %v, %d entries, index %d; want inconsistent, none, 30", err, len(got), after.Index)
@@ -196,17 +199,17 @@ func TestRFC6962RefusesEntriesNotInTree(t *testing.T) {
 
 func TestRFC6962BacksOffOnPushback(t *testing.T) {
 	p := testpki.New(t)
-	f := newFakeRFC6962(t)
+	f := cttest.NewFakeRFC6962(t)
 	fill(t, f, p, 0, 10)
-	l := newLog(t, f.config())
-	f.pushback.Store(2)
+	l := newLog(t, fakeConfig(t, f))
+	f.Pushback(2)
 	_, got, err := readAll(t, l, Position{})
 	if err != nil || len(got) != 10 {
 		t.Fatalf("after two 429s: err %v, %d entries; want all 10", err, len(got))
 	}
 
 	// A log that never stops pushing back: rate_limited once the deadline passes.
-	f.pushback.Store(1 << 30)
+	f.Pushback(1 << 30)
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
 	_, err = l.Head(ctx)
@@ -221,9 +224,9 @@ func TestRFC6962BacksOffOnPushback(t *testing.T) {
 
 func TestRFC6962StopsWhereCallerStops(t *testing.T) {
 	p := testpki.New(t)
-	f := newFakeRFC6962(t)
+	f := cttest.NewFakeRFC6962(t)
 	fill(t, f, p, 0, 50)
-	l := newLog(t, f.config())
+	l := newLog(t, fakeConfig(t, f))
 	ctx := context.Background()
 	tree, err := l.Head(ctx)
 	if err != nil {
@@ -266,10 +269,10 @@ func TestIssuersMatchPrecertFromSigningCA(t *testing.T) {
 	signed := &testpki.PKI{CA: pscCert, CAKey: p.ResponderKey, ResponderKey: p.ResponderKey}
 	pre := signed.Leaf(t, 5, true)
 
-	f := newFakeRFC6962(t)
-	f.add([][]byte{pre, pscCert.Raw, p.CA.Raw}, true, baseTS)
-	f.add([][]byte{strangerLeaf(t, p, 6, true), p.Stranger.Raw}, true, baseTS+1)
-	_, got, err := readAll(t, newLog(t, f.config()), Position{})
+	f := cttest.NewFakeRFC6962(t)
+	f.Add([][]byte{pre, pscCert.Raw, p.CA.Raw}, true, baseTS)
+	f.Add([][]byte{strangerLeaf(t, p, 6, true), p.Stranger.Raw}, true, baseTS+1)
+	_, got, err := readAll(t, newLog(t, fakeConfig(t, f)), Position{})
 	if err != nil || len(got) != 2 {
 		t.Fatalf("err %v, %d entries", err, len(got))
 	}
@@ -282,5 +285,21 @@ func TestIssuersMatchPrecertFromSigningCA(t *testing.T) {
 	}
 	if s, err := got[0].Serial(); err != nil || s.Int64() != 5 {
 		t.Errorf("serial %v, %v", s, err)
+	}
+}
+
+// A log that answers nothing: each request times out, the call's deadline
+// passes, and it is a timeout (a slow log), not a fetch failure.
+func TestRFC6962SlowLogIsTimeout(t *testing.T) {
+	f := cttest.NewFakeRFC6962(t)
+	f.Add([][]byte{testpki.New(t).Leaf(t, 1, false)}, false, baseTS)
+	cfg := fakeConfig(t, f)
+	cfg.Timeout = 200 * time.Millisecond
+	l := newLog(t, cfg)
+	f.Stall(true)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, err := l.Head(ctx); ReasonOf(err) != ReasonTimeout {
+		t.Fatalf("err %v (%v), want timeout", err, ReasonOf(err))
 	}
 }

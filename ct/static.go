@@ -110,7 +110,7 @@ func (l *staticLog) Read(ctx context.Context, pos Position, tree Tree, fn func(*
 // tree: whether they fail to decode or to hash, the log served data its tree
 // head does not commit to.
 func (l *staticLog) entriesError(ctx context.Context, failuresBefore int64, err error) error {
-	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || l.rec.failures.Load() > failuresBefore {
+	if ctx.Err() != nil || isTimeout(err) || l.rec.failures.Load() > failuresBefore {
 		return fetchError(ctx, l.rec, failuresBefore, "tiles", err)
 	}
 	return errorf(ReasonInconsistent, "tiles: %v", err)

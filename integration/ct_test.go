@@ -2,10 +2,15 @@ package integration
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
+	"math/big"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +21,7 @@ import (
 	"github.com/certstatus/certstatus_exporter/exporter"
 	"github.com/certstatus/certstatus_exporter/internal/domains"
 	"github.com/certstatus/certstatus_exporter/internal/metrictest"
+	"github.com/certstatus/certstatus_exporter/internal/view"
 	"github.com/certstatus/certstatus_exporter/lab/labtest"
 	"github.com/certstatus/certstatus_exporter/store"
 )
@@ -222,9 +228,11 @@ func TestCTSourceResumesAfterLogOutageAndRestart(t *testing.T) {
 // The issue's scenario: 1,000 certificates with precertificates issued at a
 // steady rate through the lab CA and its CT log; one, chosen at random and
 // not revealed before the end, never reaches the CA database (nor gets an
-// OCSP row: seed 002), another gets no OCSP row (seed 000). Sourced from CT
-// alone, both are overdue at every origin within SLA + 2 intervals of their
-// publication, and the other 998 are authoritative: no false positive.
+// OCSP row: seed 002), another gets no OCSP row (seed 000). With the CT log
+// and the CA database (the inventory) as sources, the first is missing from
+// the inventory and both are overdue at every origin within SLA + 2
+// intervals of their publication; the other 998 are authoritative and
+// accounted for: no false positive.
 func TestCT1000WithTwoMissing(t *testing.T) {
 	lab := labtest.Up(t)
 	ctl := ctEnv(t, lab)
@@ -232,19 +240,38 @@ func TestCT1000WithTwoMissing(t *testing.T) {
 		n        = 1000
 		sla      = 30 * time.Second
 		interval = 3 * time.Second
+		grace    = 10 * time.Second
 	)
-	reg := startExporter(t, labConfig(t, lab, fmt.Sprintf(`ocsp:
+	e := lab.Env
+	// The inventory query reads only what this test issues (earlier tests'
+	// certificates without OCSP rows would be overdue too).
+	since := time.Now().UTC().Format("2006-01-02 15:04:05.000000")
+	exp := exporter.New(promslog.NewNopLogger(), domains.All(promslog.NewNopLogger(), nil)...)
+	exp.ApplyConfig(labConfig(t, lab, fmt.Sprintf(`ocsp:
   interval: %s
   timeout: 2s
   sla: %s
+  inventory_grace: %s
   issuers: [%q]
   sources:
     - {name: ct-lab, type: ct, url: %q, public_key: %s, origin: %q, start: latest}
+    - name: certdb
+      type: sql
+      inventory: true
+      dsn: %q
+      password_file: %s
+      query: "SELECT pem, issued_at FROM certificates WHERE issued_at > '%s+00' AND issued_at > $1 ORDER BY issued_at LIMIT 10000"
   origins:
     - {name: origin-1, url: %q, method: POST, concurrency: 8}
     - {name: origin-2, url: %q, method: POST, concurrency: 8}
-`, interval, sla, lab.Env["LAB_ISSUER"], ctl["LAB_CT_READ_URL"], ctl["LAB_CT_PUBLIC_KEY"], ctl["LAB_CT_ORIGIN"],
-		lab.Env["LAB_ORIGIN1_URL"], lab.Env["LAB_ORIGIN2_URL"])))
+`, interval, sla, grace, e["LAB_ISSUER"], ctl["LAB_CT_READ_URL"], ctl["LAB_CT_PUBLIC_KEY"], ctl["LAB_CT_ORIGIN"],
+		e["LAB_PRIMARY_DSN"], e["LAB_PASSWORD_FILE"], since, e["LAB_ORIGIN1_URL"], e["LAB_ORIGIN2_URL"])))
+	t.Cleanup(exp.Stop)
+	reg := exporter.NewRegistry(exp)
+	handler, err := exp.Handler(reg, func() error { return nil }, promslog.NewNopLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
 	eventually(t, 10*time.Second, "first read of the log", func() error {
 		if _, ok := value(t, reg, "certstatus_ct_log_position", "source", "ct-lab"); !ok {
 			return fmt.Errorf("no position yet")
@@ -268,7 +295,15 @@ func TestCT1000WithTwoMissing(t *testing.T) {
 	issue(n - noRow - 1)
 	last := time.Now()
 
-	eventually(t, time.Until(last.Add(sla))+2*interval+5*time.Second, "2 overdue and 998 authoritative at both origins", func() error {
+	missing := func() float64 {
+		sum := 0.0
+		for _, k := range []string{"certificate", "precertificate"} {
+			v, _ := value(t, reg, "certstatus_inventory_missing_certificates", "source", "ct-lab", "kind", k)
+			sum += v
+		}
+		return sum
+	}
+	eventually(t, time.Until(last.Add(sla))+2*interval+5*time.Second, "2 overdue and 998 authoritative at both origins, 1 missing from the inventory", func() error {
 		if v := must(t, reg, "certstatus_ocsp_tracked_certificates"); v != n {
 			return fmt.Errorf("tracked %v, want %d", v, n)
 		}
@@ -277,8 +312,19 @@ func TestCT1000WithTwoMissing(t *testing.T) {
 				return err
 			}
 		}
+		if v := missing(); v != 1 {
+			return fmt.Errorf("%v missing from the inventory, want 1 (a precertificate and its certificate count once)", v)
+		}
 		return nil
 	})
+	if got, want := apiSerials(t, handler, "inventory=missing"), []string{serialHex(t, first)}; !slices.Equal(got, want) {
+		t.Errorf("missing from the inventory: %v, want %v", got, want)
+	}
+	want := []string{serialHex(t, first), serialHex(t, second)}
+	slices.Sort(want)
+	if got := apiSerials(t, handler, "state=overdue"); !slices.Equal(got, want) {
+		t.Errorf("overdue: %v, want %v", got, want)
+	}
 	for _, o := range []string{"origin-1", "origin-2"} {
 		if v := must(t, reg, "certstatus_ocsp_responses_total", "origin", o, "result", "good"); v < n-2 {
 			t.Errorf("%s: %v good answers, want at least %d", o, v, n-2)
@@ -286,4 +332,37 @@ func TestCT1000WithTwoMissing(t *testing.T) {
 	}
 	t.Logf("not in the CA database: certificate %d of %d (serial %s); without an OCSP row: %d (serial %s)",
 		noDB+1, n, first, noRow+1, second)
+}
+
+func serialHex(t *testing.T, decimal string) string {
+	t.Helper()
+	s, ok := new(big.Int).SetString(decimal, 10)
+	if !ok {
+		t.Fatalf("serial %q", decimal)
+	}
+	return view.SerialHex(s)
+}
+
+// apiSerials lists the serials /api/v1/certificates returns for query, sorted.
+func apiSerials(t *testing.T, h http.Handler, query string) []string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/certificates?per_page=100&"+query, nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("%s: %d %s", query, rec.Code, rec.Body)
+	}
+	var out struct {
+		Certificates []struct {
+			Serial string `json:"serial"`
+		} `json:"certificates"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		t.Fatal(err)
+	}
+	var serials []string
+	for _, c := range out.Certificates {
+		serials = append(serials, c.Serial)
+	}
+	slices.Sort(serials)
+	return serials
 }

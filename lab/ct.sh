@@ -52,7 +52,16 @@ ensure_labtool() { (cd "$REPO" && go build -o "$TOOLS/labtool" ./lab/labtool); }
 
 init_log() {
   [ -f "$LAB_DIR/ca/ca.pem" ] || die "no lab CA at $LAB_DIR/ca (run lab/lab.sh up first)"
-  mkdir -p "$CT/storage" "$LAB_DIR/log"
+  if [ ! -f "$CT/instance" ]; then
+    # A new log. Storage without an instance id was written by a log left
+    # running over a destroyed lab: not this log's.
+    rm -rf "$CT/storage"
+    mkdir -p "$CT"
+    od -An -N8 -tx8 /dev/urandom | tr -d ' ' >"$CT/instance"
+  fi
+  # storage/issuer made here: TesseraCT v0.1.1's own mkdir of it races between
+  # the first concurrent submissions ("file exists" -> HTTP 500).
+  mkdir -p "$CT/storage/issuer" "$LAB_DIR/log"
   if [ ! -f "$CT/log-key.pem" ]; then
     log "generating the log's ECDSA P-256 key"
     openssl ecparam -name prime256v1 -genkey -noout -out "$CT/log-key.pem" 2>/dev/null
@@ -70,13 +79,16 @@ RUN=${TMPDIR:-/tmp}/certstatus-ct-$LAB_CT_PORT
 pidfile() { echo "$RUN.$1.pid"; }
 running() { [ -f "$(pidfile "$1")" ] && kill -0 "$(cat "$(pidfile "$1")")" 2>/dev/null; }
 
-# stop_stale stops a log or read server started for another (or a deleted) lab directory.
+# stop_stale stops a log or read server started for another lab directory,
+# or for this one before it was destroyed: the lab's CA (the log's root) is
+# new then. The directory's name is not enough (a running TesseraCT recreates
+# its storage path), so each init writes an instance id next to the key.
+instance() { echo "$CT $(cat "$CT/instance" 2>/dev/null)"; }
 stop_stale() {
-  local p
-  for p in ct-log ct-read; do
-    running "$p" && [ "$(cat "$RUN.dir" 2>/dev/null)" != "$CT" ] && stop_one "$p"
-  done
-  [ -d "$CT/storage" ] || { stop_one ct-log; stop_one ct-read; }
+  if [ "$(cat "$RUN.dir" 2>/dev/null)" != "$(instance)" ] || [ ! -f "$CT/instance" ]; then
+    stop_one ct-log
+    stop_one ct-read
+  fi
   return 0
 }
 
@@ -150,7 +162,7 @@ cmd_up() {
   ensure_labtool
   stop_stale
   init_log
-  echo "$CT" >"$RUN.dir"
+  instance >"$RUN.dir"
   start_log
   start_read
   write_env

@@ -58,5 +58,15 @@ func origin() *dashboard.DashboardBuilder {
 		target{`sum by (source, reason) (increase(certstatus_certificate_source_errors_total` + sel() + `[$__rate_interval])) > 0`, "{{source}} {{reason}}"},
 		target{`increase(certstatus_ocsp_evicted_certificates_total` + sel() + `[$__rate_interval])`, "evicted"},
 		target{`certstatus_ocsp_tracked_certificates` + sel(), "tracked"})
+
+	b.row("CT logs (sources of type ct; docs/ct.md)")
+	b.timeseries("Entries behind", "Entries of the last verified tree not read yet; above 0 for 10 minutes pages.", "short", 8, 6,
+		target{`certstatus_ct_log_entries_behind` + sel(), "{{source}}"})
+	b.timeseries("Entries read and matched", "Entries per second read (authenticated) and of a configured issuer.", "reqps", 8, 6,
+		target{`rate(certstatus_ct_log_entries_read_total` + sel() + `[$__rate_interval])`, "{{source}} read"},
+		target{`rate(certstatus_ct_log_entries_matched_total` + sel() + `[$__rate_interval])`, "{{source}} matched"})
+	b.timeseries("Log errors and tree head age", "Failed reads by reason (inconsistent, bad_signature: refused); age of the last verified tree head.", "short", 8, 6,
+		target{`sum by (source, reason) (increase(certstatus_ct_log_errors_total` + sel() + `[$__rate_interval])) > 0`, "{{source}} {{reason}}"},
+		target{`time() - certstatus_ct_log_tree_timestamp_seconds` + sel(), "{{source}} tree head age (s)"})
 	return b.d
 }

@@ -27,8 +27,6 @@ import (
 	"golang.org/x/crypto/ocsp"
 )
 
-var oidSCTList = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 2}
-
 type ctIssueOpts struct {
 	n, parallel                              int
 	rate                                     float64
@@ -238,7 +236,7 @@ func sctListExtension(sct *ct.SignedCertificateTimestamp) (pkix.Extension, error
 	if err != nil {
 		return pkix.Extension{}, err
 	}
-	return pkix.Extension{Id: oidSCTList, Value: val}, nil
+	return pkix.Extension{Id: asn1.ObjectIdentifier(ctx509.OIDExtensionCTSCT), Value: val}, nil
 }
 
 // record writes the certdb row (as cfssl's certdb keys it: decimal serial,
