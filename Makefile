@@ -79,9 +79,10 @@ fuzz:
 
 ## bench: the benchmarks of bench/README.md
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2000x ./bench/ -skip 'TrackedMemory|CRL'
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./bench/ -skip 'TrackedMemory|CRL|CTRead'
 	$(GO) test -run '^$$' -bench TrackedMemory -benchtime 1x ./bench/
 	$(GO) test -run '^$$' -bench CRL -benchtime 20x ./bench/
+	$(GO) test -run '^$$' -bench CTRead -benchtime 3x -count 3 ./bench/
 
 deps:
 	@bash scripts/deps.sh

@@ -448,6 +448,9 @@ wait_node_streaming() {
 cmd_down() {
   local o node i
   LAB_DIR="$LAB_DIR" bash "$REPO/lab/crl.sh" down || true # the CRL path (lab/crl.sh), if it was started
+  # The CT log and openssl's responder, if started: a destroy never orphans them.
+  LAB_DIR="$LAB_DIR" LAB_PG_PORT="$LAB_PG_PORT" bash "$REPO/lab/ct.sh" down >/dev/null 2>&1 || true
+  LAB_DIR="$LAB_DIR" LAB_PG_PORT="$LAB_PG_PORT" bash "$REPO/lab/openssl-ocsp.sh" stop >/dev/null 2>&1 || true
   for o in origin-1 origin-2; do
     if origin_running "$o"; then kill "$(cat "$LAB_DIR/run/$o.pid")" 2>/dev/null || true; fi
     rm -f "$LAB_DIR/run/$o.pid"
