@@ -57,6 +57,7 @@ func TestLoadBad(t *testing.T) {
 		{"source_type", `bad/source_type.yml:5: ocsp.sources[0].type: unknown source type "ftp" (want sql, dir or ct)`},
 		{"ct_source", `bad/ct_source.yml:4: ocsp.sources[0].origin: origin is required for a static log (its checkpoints' first line)`},
 		{"upstream_unknown", `bad/upstream_unknown.yml:4: replicas[0].upstream: upstream "replica-9" is not another configured replica`},
+		{"upstream_slot", `bad/upstream_slot.yml:5: replicas[0].slot: slot is not supported with upstream (a cascading replica's slot is on its upstream replica)`},
 		{"upstream_loop", `bad/upstream_loop.yml:4: replicas[0].upstream: upstream "replica-2" leads back to "replica-1": a loop`},
 		{"empty", `bad/empty.yml: nothing to monitor: configure replicas, ocsp.origins and/or crl`},
 	}

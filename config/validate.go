@@ -49,6 +49,11 @@ func (v *validator) upstreams(replicas []Replica) {
 		if r.Upstream == "" {
 			continue
 		}
+		if r.Slot != "" {
+			// The slot would live on the upstream replica, whose slots are
+			// not read: its headroom could not be told.
+			v.add(fmt.Sprintf("replicas[%d].slot", i), "slot is not supported with upstream (a cascading replica's slot is on its upstream replica)")
+		}
 		if _, ok := up[r.Upstream]; !ok || r.Upstream == r.Name {
 			v.add(key, "upstream %q is not another configured replica", r.Upstream)
 			continue

@@ -80,7 +80,9 @@ func Results() []Result {
 
 // usable tells whether the CRL's content can be trusted for the revocation
 // check: it was fetched, parsed, signed by the right CA and is a full,
-// direct CRL.
+// direct CRL of this shard. One whose IDP names another shard is not: its
+// entries would read as removals here and its number would move this
+// shard's mark.
 func (r Result) usable() bool {
-	return r == ResultOK || r >= ResultIDPMissing
+	return r == ResultOK || (r >= ResultIDPMissing && r != ResultIDPMismatch)
 }

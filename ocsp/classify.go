@@ -3,6 +3,7 @@
 package ocsp
 
 import (
+	"bytes"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -109,8 +110,13 @@ func checkSigner(r *xocsp.Response, issuer *x509.Certificate, now time.Time, res
 		}
 		return ""
 	}
-	// The library checked that r.Certificate signed the response.
+	// The library checked that r.Certificate signed the response. A
+	// responder that signs with the CA key may embed the CA certificate
+	// itself: that is the issuer signing, not a delegation.
 	c := r.Certificate
+	if bytes.Equal(c.Raw, issuer.Raw) {
+		return ""
+	}
 	if err := responders.checkIssued(issuer, c); err != nil {
 		return fmt.Sprintf("delegated responder %q not signed by the issuer: %v", c.Subject.CommonName, err)
 	}

@@ -89,6 +89,8 @@ func TestOCSPCheckAgainstPeers(t *testing.T) {
 		cacheable bool
 	}{
 		{"good signed by the issuer", ocspBody(p.response(t, p.CA, p.CAKey, nil)), ResultGood, false},
+		{"good signed by the issuer, its certificate embedded", ocspBody(p.response(t, p.CA, p.CAKey, func(r *xocsp.Response) { r.Certificate = p.CA })), ResultGood, false},
+		{"stranger signs and embeds itself", ocspBody(p.response(t, p.Stranger, p.StrangerKey, func(r *xocsp.Response) { r.Certificate = p.Stranger })), ResultBadSignature, false},
 		{"good signed by a delegated responder", ocspBody(p.response(t, p.Responder, p.ResponderKey, nil), "Cache-Control", "max-age=3600, public"), ResultGood, true},
 		{"revoked", ocspBody(p.response(t, p.CA, p.CAKey, func(r *xocsp.Response) {
 			r.Status, r.RevokedAt, r.RevocationReason = xocsp.Revoked, time.Now().Add(-time.Minute), xocsp.KeyCompromise

@@ -88,6 +88,9 @@ func collectReplica(ch chan<- prometheus.Metric, name string, v ReplicaView) {
 			ch <- target.BoolGauge(replicaSyncState, v.SyncState == st, name, st)
 		}
 	}
+	if v.SlotHoldsNothing || v.SlotStatus != "" { // a slot is configured
+		ch <- target.BoolGauge(replicaSlotHoldsNothing, v.SlotHoldsNothing, name)
+	}
 	if v.HasHeadroom {
 		ch <- target.Gauge(replicaHeadroom, v.HeadroomBytes, name)
 		ch <- target.BoolGauge(replicaWALLost, v.WALLost, name)

@@ -178,7 +178,13 @@ func (r *replication) upstreamSnapshot(t *replicaTarget) (*PrimaryStatus, *Histo
 		if !u.health.Up {
 			return nil, u.hist
 		}
-		return u.view.Status.asUpstream(), u.hist
+		up := u.view.Status.asUpstream()
+		// A cascade restores from the same archive as the rest: the
+		// primary's archiver tells whether it holds what the cascade needs.
+		if p := r.primarySnapshot(); p != nil {
+			up.Archiver = p.Archiver
+		}
+		return up, u.hist
 	}
 	return nil, nil
 }

@@ -32,6 +32,9 @@ type ReplicaView struct {
 	Unrecoverable bool
 	// SlotStatus is the slot's wal_status when the replica has a slot.
 	SlotStatus string
+	// SlotHoldsNothing: a slot is configured, but the upstream has no such
+	// slot or it never reserved WAL; headroom is then the slotless rule's.
+	SlotHoldsNothing bool
 	// SyncState is the upstream's sync_state for this standby ("" unknown).
 	SyncState string
 	// HasETA: headroom known and both WAL rates measured.
@@ -84,11 +87,11 @@ func Derive(in DeriveInput) ReplicaView {
 	}
 
 	need := SegmentStart(r.Position(), max(p.SegmentSize, 1))
-	if in.Slot != "" {
-		slot := findSlot(p.Slots, in.Slot)
-		if slot == nil {
-			return v
-		}
+	// A slot holds WAL only once it has reserved some (wal_status set): a
+	// missing slot, or one created without reserving, promises nothing.
+	slot := findSlot(p.Slots, in.Slot)
+	v.SlotHoldsNothing = in.Slot != "" && (slot == nil || slot.WALStatus == "")
+	if in.Slot != "" && !v.SlotHoldsNothing {
 		v.HasHeadroom = true
 		v.SlotStatus = slot.WALStatus
 		v.WALLost = slot.WALStatus == "lost"
@@ -144,7 +147,9 @@ func archiveHolds(a Archiver, need LSN) bool {
 
 // eta: headroom shrinks as fast as the upstream's WAL outruns the replica's.
 func eta(v ReplicaView, in DeriveInput) (float64, bool) {
-	if v.WALLost {
+	// Nothing left (past the keep line, or an unreserved slot): the next
+	// checkpoint removes what the replica needs, whatever the rates.
+	if v.WALLost || v.HeadroomBytes <= 0 || v.SlotStatus == "unreserved" {
 		return 0, true
 	}
 	if math.IsInf(v.HeadroomBytes, 1) {
@@ -166,6 +171,9 @@ func eta(v ReplicaView, in DeriveInput) (float64, bool) {
 }
 
 func findSlot(slots []Slot, name string) *Slot {
+	if name == "" {
+		return nil
+	}
 	for i := range slots {
 		if slots[i].Name == name {
 			return &slots[i]

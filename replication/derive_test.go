@@ -223,9 +223,42 @@ func TestDeriveSlot(t *testing.T) {
 	if v := Derive(in); !v.WALLost {
 		t.Error("lost slot not reported as WAL lost")
 	}
-	in.Slot = "missing"
-	if v := Derive(in); v.HasHeadroom {
-		t.Error("headroom reported for a slot the primary does not have")
+	in.Primary.Slots[0].WALStatus = "unreserved"
+	in.Primary.Slots[0].SafeWALSize = &safe
+	if v := Derive(in); v.ETASeconds != 0 || !v.HasETA {
+		t.Errorf("unreserved slot: ETA %v; want 0 (lost at the next checkpoint)", v.ETASeconds)
+	}
+	// A slot the primary does not have, or one that never reserved WAL,
+	// holds nothing: the slotless rule applies, and the view says so.
+	slotless := in
+	slotless.Slot = ""
+	want := Derive(slotless)
+	for name, slots := range map[string][]Slot{"missing": nil, "never reserved": {{Name: "replica_1"}}} {
+		in.Primary.Slots = slots
+		v := Derive(in)
+		if !v.SlotHoldsNothing || !v.HasHeadroom || v.HeadroomBytes != want.HeadroomBytes || v.WALLost != want.WALLost {
+			t.Errorf("%s slot: holds nothing %v, headroom %v lost %v; want true and the slotless %v, %v",
+				name, v.SlotHoldsNothing, v.HeadroomBytes, v.WALLost, want.HeadroomBytes, want.WALLost)
+		}
+	}
+}
+
+// Past the keep line the next checkpoint removes the resume segment: the ETA
+// is 0 even when the replica keeps pace with the primary (rates equal).
+func TestDeriveNoHeadroomIsImminentAtAnyRate(t *testing.T) {
+	ph, rh := NewHistory(time.Hour, 5*time.Second), NewHistory(time.Hour, 5*time.Second)
+	for s := 0; s <= 60; s += 5 {
+		ph.Add(at(float64(s)), LSN(0x9000000+s*0x10000))
+		rh.Add(at(float64(s)), LSN(0x3000000+s*0x10000))
+	}
+	in := DeriveInput{
+		Replica:        ReplicaStatus{ReceiveLSN: 0x33c0000, HasReceive: true, ReplayLSN: 0x33c0000},
+		Primary:        &PrimaryStatus{FlushLSN: 0x93c0000, SegmentSize: seg16, WALKeepBytes: 2 * seg16, OldestSegment: 0x3000000, HasOldest: true},
+		PrimaryHistory: ph, ReplicaHistory: rh, RateWindow: time.Minute, Now: at(61),
+	}
+	v := Derive(in)
+	if v.HeadroomBytes != 0 || v.WALLost || v.ETASeconds != 0 || !v.HasETA {
+		t.Errorf("headroom %v lost %v ETA %v; want 0, false (not yet removed), 0", v.HeadroomBytes, v.WALLost, v.ETASeconds)
 	}
 }
 

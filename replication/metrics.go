@@ -9,21 +9,22 @@ import (
 // Every replication metric description, declared once. The README's metric
 // reference is checked against these by a test.
 var (
-	replicaUp              = target.Desc("replica_up", "Whether the last probe of this replica succeeded.", "replica")
-	replicaStreaming       = target.Desc("replica_wal_receiver_streaming", "Whether the replica's WAL receiver is streaming.", "replica")
-	replicaReplayPaused    = target.Desc("replica_replay_paused", "Whether WAL replay is paused on the replica.", "replica")
-	replicaLastMsgAge      = target.Desc("replica_last_message_age_seconds", "Seconds since the replica's WAL receiver last heard from the primary.", "replica")
-	replicaReceiveLag      = target.Desc("replica_receive_lag_bytes", "Bytes of WAL flushed on the primary but not yet received by the replica.", "replica")
-	replicaReplayLag       = target.Desc("replica_replay_lag_bytes", "Bytes of WAL flushed on the primary but not yet replayed by the replica.", "replica")
-	replicaReplayLagSecs   = target.Desc("replica_replay_lag_seconds", "How long ago the primary was at the replica's replay position.", "replica")
-	replicaHeadroom        = target.Desc("replica_wal_headroom_bytes", "Bytes the primary may still write before it removes WAL this replica needs.", "replica")
-	replicaLossETA         = target.Desc("replica_wal_loss_eta_seconds", "Seconds until the primary removes WAL this replica needs, at the recent WAL rates.", "replica")
-	replicaWALLost         = target.Desc("replica_wal_lost", "Whether the primary no longer has WAL this replica needs to catch up by streaming.", "replica")
-	replicaUnrecoverable   = target.Desc("replica_wal_unrecoverable", "Whether WAL this replica needs is gone from the primary and from any archive it restores from.", "replica")
-	replicaRestoreCommand  = target.Desc("replica_restore_command_configured", "Whether the replica has a restore_command to fetch WAL from an archive.", "replica")
-	replicaReceiverRunning = target.Desc("replica_wal_receiver_running", "Whether a WAL receiver process runs on the replica.", "replica")
-	replicaSyncState       = target.Desc("replica_sync_state", "The primary's sync_state for this standby: 1 for the current one.", "replica", "state")
-	serverVersion          = target.Desc("server_version_num", "The PostgreSQL server version as server_version_num.", "probe", "target")
+	replicaUp               = target.Desc("replica_up", "Whether the last probe of this replica succeeded.", "replica")
+	replicaStreaming        = target.Desc("replica_wal_receiver_streaming", "Whether the replica's WAL receiver is streaming.", "replica")
+	replicaReplayPaused     = target.Desc("replica_replay_paused", "Whether WAL replay is paused on the replica.", "replica")
+	replicaLastMsgAge       = target.Desc("replica_last_message_age_seconds", "Seconds since the replica's WAL receiver last heard from the primary.", "replica")
+	replicaReceiveLag       = target.Desc("replica_receive_lag_bytes", "Bytes of WAL flushed on the primary but not yet received by the replica.", "replica")
+	replicaReplayLag        = target.Desc("replica_replay_lag_bytes", "Bytes of WAL flushed on the primary but not yet replayed by the replica.", "replica")
+	replicaReplayLagSecs    = target.Desc("replica_replay_lag_seconds", "How long ago the primary was at the replica's replay position.", "replica")
+	replicaHeadroom         = target.Desc("replica_wal_headroom_bytes", "Bytes the primary may still write before it removes WAL this replica needs.", "replica")
+	replicaLossETA          = target.Desc("replica_wal_loss_eta_seconds", "Seconds until the primary removes WAL this replica needs, at the recent WAL rates.", "replica")
+	replicaWALLost          = target.Desc("replica_wal_lost", "Whether the primary no longer has WAL this replica needs to catch up by streaming.", "replica")
+	replicaSlotHoldsNothing = target.Desc("replica_slot_holds_nothing", "Whether the replica's configured slot is missing on its upstream or has never reserved WAL.", "replica")
+	replicaUnrecoverable    = target.Desc("replica_wal_unrecoverable", "Whether WAL this replica needs is gone from the primary and from any archive it restores from.", "replica")
+	replicaRestoreCommand   = target.Desc("replica_restore_command_configured", "Whether the replica has a restore_command to fetch WAL from an archive.", "replica")
+	replicaReceiverRunning  = target.Desc("replica_wal_receiver_running", "Whether a WAL receiver process runs on the replica.", "replica")
+	replicaSyncState        = target.Desc("replica_sync_state", "The primary's sync_state for this standby: 1 for the current one.", "replica", "state")
+	serverVersion           = target.Desc("server_version_num", "The PostgreSQL server version as server_version_num.", "probe", "target")
 
 	primaryUp            = target.Desc("primary_up", "Whether the last probe of the primary succeeded.")
 	primaryPosition      = target.Desc("primary_wal_position_bytes", "The primary's WAL flush position as a byte offset.")
@@ -48,7 +49,7 @@ var (
 func describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		replicaUp, replicaStreaming, replicaReplayPaused, replicaLastMsgAge, replicaReceiveLag, replicaReplayLag,
-		replicaReplayLagSecs, replicaHeadroom, replicaLossETA, replicaWALLost, replicaUnrecoverable,
+		replicaReplayLagSecs, replicaHeadroom, replicaLossETA, replicaWALLost, replicaUnrecoverable, replicaSlotHoldsNothing,
 		replicaRestoreCommand, replicaReceiverRunning, replicaSyncState, serverVersion,
 		primaryUp, primaryPosition, primaryRetained, primaryKeep, primarySegmentSize, primaryWALRate, primarySenders,
 		slotSafeWALSize, slotActive, slotLost, slotWALStatus, slotInactiveSince, primaryCheckpoints,

@@ -62,7 +62,7 @@ func Open(dir string, logger *slog.Logger) *Store {
 		return s
 	}
 	db, err := s.open()
-	if err != nil {
+	if err != nil && damaged(err) {
 		s.fail(OpOpen)
 		aside := fmt.Sprintf("%s.unusable-%d", s.path, time.Now().Unix())
 		if rerr := os.Rename(s.path, aside); rerr == nil {
@@ -88,7 +88,7 @@ func (s *Store) open() (db *bolt.DB, err error) {
 			if db != nil {
 				db.Close()
 			}
-			db, err = nil, fmt.Errorf("damaged store: %v", r)
+			db, err = nil, errDamaged{fmt.Errorf("%v", r)}
 		}
 	}()
 	// A second exporter on the same path waits a second for the lock, then
@@ -100,15 +100,34 @@ func (s *Store) open() (db *bolt.DB, err error) {
 	// bbolt checks its meta pages at open; a page-level check catches a
 	// file damaged elsewhere before the first read panics on it.
 	if err := db.View(func(tx *bolt.Tx) error {
+		// Drained whole: the checker stops only when its channel is read to
+		// the end, and must not outlive the transaction.
+		var first error
 		for e := range tx.Check() {
-			return e
+			if first == nil {
+				first = errDamaged{e}
+			}
 		}
-		return nil
+		return first
 	}); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return db, nil
+}
+
+// errDamaged is a file bbolt cannot use as it is: set aside, start afresh.
+type errDamaged struct{ err error }
+
+func (e errDamaged) Error() string { return "damaged store: " + e.err.Error() }
+
+// damaged tells a file that is broken (set it aside) from one that is only
+// locked by another process or not ours to open (leave it alone and run
+// without persistence).
+func damaged(err error) bool {
+	var d errDamaged
+	return errors.As(err, &d) || errors.Is(err, bolterrors.ErrInvalid) ||
+		errors.Is(err, bolterrors.ErrVersionMismatch) || errors.Is(err, bolterrors.ErrChecksum)
 }
 
 func (s *Store) fail(op string) {

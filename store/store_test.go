@@ -110,3 +110,24 @@ func expect(t *testing.T, s *Store, want string, names ...string) {
 		t.Error(err)
 	}
 }
+
+// A store held by another exporter (bbolt's file lock) is left alone: the
+// second runs without persistence rather than setting a healthy file aside.
+func TestLockedStoreIsLeftAlone(t *testing.T) {
+	dir := t.TempDir()
+	first := Open(dir, quiet)
+	defer first.Close()
+	if err := first.Write(Batch{Bucket: "b", Put: map[string][]byte{"k": []byte("v")}}); err != nil {
+		t.Fatal(err)
+	}
+	second := Open(dir, quiet)
+	if second.Persistent() {
+		t.Fatal("two stores on one file")
+	}
+	if aside, _ := filepath.Glob(filepath.Join(dir, FileName+".unusable-*")); len(aside) != 0 {
+		t.Fatalf("a locked, healthy store was set aside: %v", aside)
+	}
+	if got := load(t, first, "b"); got["k"] != "v" {
+		t.Errorf("first store lost its data: %v", got)
+	}
+}
