@@ -208,6 +208,24 @@ func (c *canary) pollSource(ctx context.Context, s *sourceTarget, logger *slog.L
 	for _, f := range found {
 		c.take(s, f, start, logger)
 	}
+	c.commit(s)
+}
+
+// committer is a source whose read position is written only by Commit.
+type committer interface{ Commit() }
+
+// commit writes the source's position once the certificates it returned
+// are on disk; if they could not be written, the position is not either, and
+// a restart reads them again.
+func (c *canary) commit(s *sourceTarget) {
+	cm, ok := s.fetch.(committer)
+	if !ok {
+		return
+	}
+	if c.persist != nil && c.persist.flush(c.tracker) != nil {
+		return
+	}
+	cm.Commit()
 }
 
 func (c *canary) recordSource(s *sourceTarget, start time.Time, err error, logger *slog.Logger) {

@@ -26,6 +26,9 @@ const (
 
 // persister writes the tracker's changes in batches and loads them back.
 type persister struct {
+	// mu makes flushes one at a time, so that a flush that found nothing to
+	// write returns only after one under way has written.
+	mu      sync.Mutex
 	st      *store.Store
 	issuers []*ocsp.Issuer
 	origins []string
@@ -198,6 +201,8 @@ func (p *persister) load(t *Tracker) (loaded, skipped int) {
 // flush writes what changed since the last flush in one transaction. On
 // failure the changes stay marked and are written next time.
 func (p *persister) flush(t *Tracker) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	t.mu.Lock()
 	batch := store.Batch{Bucket: certBucket, Put: make(map[string][]byte, len(t.dirty))}
 	for k := range t.dirty {

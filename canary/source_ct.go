@@ -80,7 +80,9 @@ type CTSource struct {
 	mu   sync.Mutex
 	pos  ct.Position
 	have bool // pos is set (after the first Head, loaded, or adopted)
-	tree ct.Tree
+	// unsaved is a position reached but not yet written (see Commit).
+	unsaved *ct.Position
+	tree    ct.Tree
 }
 
 // NewCTSource reads the log of s; issuers are the configured CA
@@ -123,8 +125,24 @@ func (c *CTSource) load() {
 	})
 }
 
+// save marks p to be written by Commit: only once what was read up to it is
+// on disk, so a crash re-reads rather than skips.
 func (c *CTSource) save(p ct.Position) {
-	b, err := json.Marshal(persistedCT{Log: c.logID, Position: p})
+	c.mu.Lock()
+	c.unsaved = &p
+	c.mu.Unlock()
+}
+
+// Commit writes the position the last Fetch reached.
+func (c *CTSource) Commit() {
+	c.mu.Lock()
+	p := c.unsaved
+	c.unsaved = nil
+	c.mu.Unlock()
+	if p == nil {
+		return
+	}
+	b, err := json.Marshal(persistedCT{Log: c.logID, Position: *p})
 	if err == nil {
 		_ = c.st.Write(store.Batch{Bucket: positionBucket, Put: map[string][]byte{c.name: b}})
 	}

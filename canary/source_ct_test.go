@@ -51,6 +51,7 @@ func fetchCT(t *testing.T, s *CTSource) ([]int64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	found, err := s.Fetch(ctx)
+	s.Commit() // as the canary does once what was read is stored
 	var serials []int64
 	for _, f := range found {
 		c, perr := x509.ParseCertificate(f.Raw)
@@ -189,4 +190,31 @@ func mustIssuer(t *testing.T, c *x509.Certificate) *ocsp.Issuer {
 		t.Fatal(err)
 	}
 	return is
+}
+
+// A position is written only by Commit, which the canary calls once what
+// was read is on disk: a crash before that reads the entries again.
+func TestCTPositionWaitsForCommit(t *testing.T) {
+	p := testpki.New(t)
+	f := cttest.NewFakeRFC6962(t)
+	logEntries(t, f, p, 0, 4)
+	st := store.Open(t.TempDir(), quiet)
+	defer st.Close()
+	s, err := NewCTSource(ctSourceConfig(t, f, 0), []*x509.Certificate{p.CA}, 5*time.Second, newCTMetrics(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if found, err := s.Fetch(ctx); err != nil || len(found) == 0 {
+		t.Fatalf("first read: %d, %v", len(found), err)
+	}
+	// "Crash" before Commit: a new source starts where the last commit was.
+	s2, err := NewCTSource(ctSourceConfig(t, f, 0), []*x509.Certificate{p.CA}, 5*time.Second, newCTMetrics(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := fetchCT(t, s2); err != nil || len(got) == 0 {
+		t.Errorf("after a crash before the commit: %v, %v; want the entries again", got, err)
+	}
 }

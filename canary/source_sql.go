@@ -50,6 +50,8 @@ type SQLSource struct {
 	st    *store.Store
 	// mark is the high-water mark of an incremental query; zero otherwise.
 	mark time.Time
+	// unsaved: mark moved since it was last written (see Commit).
+	unsaved bool
 }
 
 // NewSQLSource makes a source whose calls are bounded by timeout. An
@@ -144,8 +146,17 @@ func (s *SQLSource) advance(times []time.Time) {
 	if !next.After(s.mark) {
 		return
 	}
-	s.mark = next
-	_ = s.st.Write(store.Batch{Bucket: positionBucket, Put: map[string][]byte{s.name: []byte(next.Format(time.RFC3339Nano))}})
+	s.mark, s.unsaved = next, true
+}
+
+// Commit writes the mark, once what was read up to it is on disk: a crash
+// in between reads those rows again rather than skipping them.
+func (s *SQLSource) Commit() {
+	if !s.unsaved {
+		return
+	}
+	s.unsaved = false
+	_ = s.st.Write(store.Batch{Bucket: positionBucket, Put: map[string][]byte{s.name: []byte(s.mark.Format(time.RFC3339Nano))}})
 }
 
 // Close releases the connection.

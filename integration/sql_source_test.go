@@ -41,6 +41,7 @@ GRANT SELECT ON inc_test TO monitor;`)
 		if err != nil {
 			t.Fatal(err)
 		}
+		s.Commit() // as the canary does once what was read is stored
 		fresh := 0
 		for _, f := range found {
 			if !seen[string(f.Raw)] {
