@@ -109,7 +109,8 @@ func (t *Tracker) Add(c IssuedCert) (added bool, ev Evictions) {
 	if len(t.certs) > t.max {
 		ev = t.evict()
 	}
-	return true, ev
+	_, kept := t.certs[key]
+	return kept, ev
 }
 
 // evict makes room for a batch of additions at once (1% of max), so a full
@@ -126,8 +127,11 @@ func (t *Tracker) evict() Evictions {
 		}
 	}
 	var ev Evictions
+	// Resolved ones oldest first; unresolved ones newest first, so that the
+	// longest-standing violations, the ones paging, are the last dropped.
+	slices.SortFunc(resolved, func(a, b *tracked) int { return cmp.Compare(a.publishedAt, b.publishedAt) })
+	slices.SortFunc(unresolved, func(a, b *tracked) int { return cmp.Compare(b.publishedAt, a.publishedAt) })
 	for _, group := range [][]*tracked{resolved, unresolved} {
-		slices.SortFunc(group, func(a, b *tracked) int { return cmp.Compare(a.publishedAt, b.publishedAt) })
 		for _, c := range group {
 			if want == 0 {
 				return ev
@@ -191,7 +195,10 @@ func (t *Tracker) Due(o int, now time.Time, recheck, trackFor time.Duration) []D
 	limit, cutoff := now.Add(-recheck).UnixNano(), now.Add(-trackFor).UnixNano()
 	for _, c := range t.certs {
 		s := c.origins[o]
-		if s.authoritative() && (s.lastCheck > limit || c.publishedAt < cutoff) {
+		// Past track_for, rechecks end only for resolved certificates: an
+		// origin that answers one held for another origin keeps being asked,
+		// so its dates stay fresh (they feed the thisUpdate/nextUpdate gauges).
+		if s.authoritative() && (s.lastCheck > limit || (c.publishedAt < cutoff && c.resolved())) {
 			continue
 		}
 		out = append(out, Due{Issuer: c.key.issuer, Serial: new(big.Int).SetBytes([]byte(c.key.serial)),
@@ -229,7 +236,10 @@ func (t *Tracker) Record(o int, d Due, res ocsp.Outcome, at time.Time) (timeToAu
 	if !res.Result.Authoritative() {
 		return 0, false
 	}
-	s.thisUpdate, s.nextUpdate = res.ThisUpdate.UnixNano(), res.NextUpdate.UnixNano()
+	if tu := res.ThisUpdate.UnixNano(); tu != s.thisUpdate {
+		s.thisUpdate, s.nextUpdate = tu, res.NextUpdate.UnixNano()
+		t.dirty[key] = struct{}{} // a refreshed answer: its dates survive a restart
+	}
 	if s.firstAuth != 0 {
 		return 0, false
 	}

