@@ -53,6 +53,9 @@ type sourceTarget struct {
 	health target.Health
 	newest time.Time // the latest publication time among its certificates
 	mark   time.Time // an incremental source's read position (see marker)
+	// goodReadStart: when the last successful read began; all it returned
+	// was committed by then.
+	goodReadStart time.Time
 }
 
 type originTarget struct {
@@ -138,6 +141,9 @@ func newCanary(cfg *config.Config, m *metrics, st *store.Store, logger *slog.Log
 	m.initLabels(origins, sources)
 	c.compliance = newCompliance(o, c.issuers, c.tracker, m.compliance)
 	c.reconciler = newReconciler(o, c.tracker)
+	if c.reconciler != nil {
+		c.reconciler.upTo = c.inventoryUpTo
+	}
 	c.tracker.invGrace = o.InventoryGrace.D()
 	if st.Persistent() {
 		c.persist = &persister{st: st, issuers: c.issuers, origins: origins, sources: sources}
@@ -207,6 +213,12 @@ func (c *canary) pollSource(ctx context.Context, s *sourceTarget, logger *slog.L
 	c.tracker.Expire(start, c.cfg.TrackFor.D())
 	for _, f := range found {
 		c.take(s, f, start, logger)
+	}
+	if err == nil {
+		// Only now, with all it read tracked, is the source complete to here.
+		s.mu.Lock()
+		s.goodReadStart = start
+		s.mu.Unlock()
 	}
 	c.commit(s)
 }
@@ -419,4 +431,36 @@ func logTransitions(logger *slog.Logger, ts []Transition) {
 			logger.Warn("certificate overdue: no authoritative answer within the SLA", args...)
 		}
 	}
+}
+
+func (c *canary) originNames() []string {
+	names := make([]string, len(c.origins))
+	for i, o := range c.origins {
+		names[i] = o.name
+	}
+	return names
+}
+
+// inventoryUpTo is how far every inventory source is known complete: the
+// start of its last successful read (what it returned was committed by
+// then), or, for an incremental query, its mark if that is earlier. A
+// source that is down stops the clock, so an outage of the CA database is
+// not "everything missing".
+func (c *canary) inventoryUpTo() time.Time {
+	var upTo time.Time
+	for _, s := range c.sources {
+		if s.role.Inventory == 0 {
+			continue
+		}
+		s.mu.RLock()
+		t := s.goodReadStart
+		if !s.mark.IsZero() && s.mark.Before(t) {
+			t = s.mark
+		}
+		s.mu.RUnlock()
+		if upTo.IsZero() || t.Before(upTo) {
+			upTo = t
+		}
+	}
+	return upTo
 }

@@ -63,6 +63,12 @@ func (d *Domain) Build(cfg *config.Config, prev exporter.Component) (exporter.Co
 		return nil, nil // no origins configured
 	}
 	c.adoptCTPositions(old)
+	if old != nil && c.persist == nil {
+		// No store to start from: take over what the old canary tracked,
+		// so a reload never forgets a violation.
+		c.tracker.adopt(old.tracker, old.originNames(), c.originNames(), old.issuers, c.issuers)
+		c.initialStats()
+	}
 	return c, nil
 }
 

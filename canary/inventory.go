@@ -40,9 +40,11 @@ func (w *sightings) add(s Sighting) bool {
 	return changed
 }
 
-// missing: in a CT log, in no inventory source grace after the log was read.
-func (w sightings) missing(now int64, grace time.Duration) bool {
-	return w.ct > 0 && w.inventory == 0 && now-w.ctAt > int64(grace)
+// missing: in a CT log, and in no inventory source although every one of
+// them has been read up to grace after the log was (upTo: the time all
+// inventory sources are known complete to, never later than now).
+func (w sightings) missing(upTo int64, grace time.Duration) bool {
+	return w.ct > 0 && w.inventory == 0 && upTo-w.ctAt > int64(grace)
 }
 
 // unlogged: in the inventory, in no CT log grace after.
@@ -74,16 +76,20 @@ type Discrepancy struct {
 	Missing bool
 }
 
-// Reconcile counts the discrepancies now; ctGrace applies only when
-// checkCT (some CT source is configured).
-func (t *Tracker) Reconcile(now time.Time, invGrace, ctGrace time.Duration, checkCT bool) Reconciliation {
+// Reconcile counts the discrepancies now. invUpTo is how far every
+// inventory source has been read (an inventory that is down or behind makes
+// nothing newly missing); ctGrace applies only when checkCT (some CT source
+// is configured).
+func (t *Tracker) Reconcile(now, invUpTo time.Time, invGrace, ctGrace time.Duration, checkCT bool) Reconciliation {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	defer t.publish()
 	r := Reconciliation{Missing: map[SourceKind]int{}, Unlogged: map[SourceKind]int{}}
-	at := now.UnixNano()
+	at, upTo := now.UnixNano(), min(invUpTo.UnixNano(), now.UnixNano())
+	t.invUpTo.Store(upTo)
 	for key, c := range t.certs {
 		w := &c.sightings
-		if w.missing(at, invGrace) {
+		if w.missing(upTo, invGrace) {
 			r.Missing[SourceKind{int(w.ct), c.kind}]++
 			if !w.missingLogged {
 				w.missingLogged = true

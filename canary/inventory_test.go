@@ -33,19 +33,19 @@ func TestReconcile(t *testing.T) {
 	// 4: from a source that is neither (a spool).
 	tr.Add(seen(4, KindCertificate, Sighting{At: t0}))
 
-	r := tr.Reconcile(t0.Add(4*time.Minute), grace, ctGrace, true)
+	r := tr.Reconcile(t0.Add(4*time.Minute), t0.Add(4*time.Minute), grace, ctGrace, true)
 	if len(r.Missing) != 0 || len(r.Found) != 0 {
 		t.Errorf("within the grace: %+v", r)
 	}
-	r = tr.Reconcile(t0.Add(6*time.Minute), grace, ctGrace, true)
+	r = tr.Reconcile(t0.Add(6*time.Minute), t0.Add(6*time.Minute), grace, ctGrace, true)
 	if r.Missing[SourceKind{ct, KindPrecertificate}] != 1 || len(r.Missing) != 1 || len(r.Found) != 1 || r.Found[0].Serial.Int64() != 1 {
 		t.Errorf("after the grace: missing %v found %+v; want serial 1 once, as a precertificate", r.Missing, r.Found)
 	}
-	r = tr.Reconcile(t0.Add(2*time.Hour), grace, ctGrace, true)
+	r = tr.Reconcile(t0.Add(2*time.Hour), t0.Add(2*time.Hour), grace, ctGrace, true)
 	if r.Missing[SourceKind{ct, KindPrecertificate}] != 1 || r.Unlogged[SourceKind{inv, KindCertificate}] != 1 || len(r.Found) != 1 || r.Found[0].Missing {
 		t.Errorf("later: missing %v unlogged %v found %+v; want 1 missing still, serial 3 newly unlogged", r.Missing, r.Unlogged, r.Found)
 	}
-	if r := tr.Reconcile(t0.Add(2*time.Hour), grace, ctGrace, false); len(r.Unlogged) != 0 {
+	if r := tr.Reconcile(t0.Add(2*time.Hour), t0.Add(2*time.Hour), grace, ctGrace, false); len(r.Unlogged) != 0 {
 		t.Errorf("without a CT source nothing is unlogged: %v", r.Unlogged)
 	}
 }
@@ -60,7 +60,7 @@ func TestPersistSightings(t *testing.T) {
 	tr := NewTracker(1, 10)
 	tr.Add(seen(1, KindPrecertificate, Sighting{CT: 1, At: t0}))
 	tr.Add(seen(1, KindCertificate, Sighting{Inventory: 2, At: t0.Add(time.Minute)}))
-	tr.Reconcile(t0.Add(time.Hour), time.Minute, time.Minute, true)
+	tr.Reconcile(t0.Add(time.Hour), t0.Add(time.Hour), time.Minute, time.Minute, true)
 	if err := pe.flush(tr); err != nil {
 		t.Fatal(err)
 	}
@@ -70,5 +70,19 @@ func TestPersistSightings(t *testing.T) {
 	w := tr2.certs[keyOf(0, big.NewInt(1))].sightings
 	if w.ct != 0 || w.inventory != 1 || w.inventoryAt != t0.Add(time.Minute).UnixNano() {
 		t.Errorf("restored sightings %+v; want CT forgotten (source gone), inventory = certdb (now first)", w)
+	}
+}
+
+// An inventory source that is down or behind makes nothing newly missing:
+// only what it has read past the grace counts.
+func TestReconcileWaitsForTheInventory(t *testing.T) {
+	tr := NewTracker(1, 10)
+	tr.Add(seen(1, KindPrecertificate, Sighting{CT: 1, At: t0}))
+	late := t0.Add(time.Hour)
+	if r := tr.Reconcile(late, t0.Add(4*time.Minute), 5*time.Minute, time.Hour, false); len(r.Missing) != 0 {
+		t.Errorf("inventory read only to 4 min after the CT sighting: missing %v, want none", r.Missing)
+	}
+	if r := tr.Reconcile(late, t0.Add(6*time.Minute), 5*time.Minute, time.Hour, false); len(r.Missing) != 1 {
+		t.Errorf("inventory read to 6 min after: missing %v, want 1", r.Missing)
 	}
 }

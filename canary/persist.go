@@ -2,6 +2,7 @@ package canary
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"log/slog"
@@ -36,7 +37,7 @@ type persister struct {
 }
 
 func (p *persister) storeKey(k certKey) string {
-	return string(p.issuers[k.issuer].KeyHash) + k.serial
+	return issuerID(p.issuers[k.issuer]) + k.serial
 }
 
 // encode: version, kind, provenance, publishedAt, notAfter, then per origin
@@ -138,6 +139,14 @@ func (p *persister) source(name []byte) int16 {
 	return 0
 }
 
+// issuerID names an issuer in store keys by both CertID hashes (20 bytes):
+// a re-issued CA certificate with the same key but another name is another
+// issuer.
+func issuerID(is *ocsp.Issuer) string {
+	sum := sha256.Sum256(append(append([]byte{}, is.NameHash...), is.KeyHash...))
+	return string(sum[:20])
+}
+
 type reader struct {
 	b   []byte
 	err error
@@ -172,10 +181,11 @@ func (r *reader) int64() int64 {
 func (p *persister) load(t *Tracker) (loaded, skipped int) {
 	byHash := map[string]int{}
 	for i, is := range p.issuers {
-		byHash[string(is.KeyHash)] = i
+		byHash[issuerID(is)] = i
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	defer t.publish()
 	_ = p.st.Load(certBucket, func(k, v []byte) error {
 		if len(k) < 20 {
 			skipped++
@@ -215,12 +225,22 @@ func (p *persister) flush(t *Tracker) error {
 	}
 	dirty, gone := t.dirty, t.gone
 	t.dirty, t.gone = map[certKey]struct{}{}, map[certKey]struct{}{}
+	t.inflight = len(dirty) + len(gone) // still unpersisted until written
+	t.publish()
 	t.mu.Unlock()
 	if len(batch.Put) == 0 && len(batch.Delete) == 0 {
+		t.mu.Lock()
+		t.inflight = 0
+		t.publish()
+		t.mu.Unlock()
 		return nil
 	}
-	if err := p.st.Write(batch); err != nil {
-		t.mu.Lock()
+	err := p.st.Write(batch)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	defer t.publish()
+	t.inflight = 0
+	if err != nil {
 		for k := range dirty {
 			if _, again := t.gone[k]; !again {
 				t.dirty[k] = struct{}{}
@@ -231,7 +251,6 @@ func (p *persister) flush(t *Tracker) error {
 				t.gone[k] = struct{}{}
 			}
 		}
-		t.mu.Unlock()
 		return err
 	}
 	return nil

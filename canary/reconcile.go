@@ -25,6 +25,8 @@ var (
 type reconciler struct {
 	cfg     config.OCSP
 	tracker *Tracker
+	// upTo tells how far every inventory source has been read.
+	upTo    func() time.Time
 	ct, inv []int // positions + 1 of the CT and the inventory sources
 	names   []string
 
@@ -70,7 +72,7 @@ func (r *reconciler) start(ctx context.Context, wg *sync.WaitGroup, logger *slog
 }
 
 func (r *reconciler) pass(logger *slog.Logger) {
-	rec := r.tracker.Reconcile(time.Now(), r.cfg.InventoryGrace.D(), r.cfg.CTGrace.D(), len(r.ct) > 0)
+	rec := r.tracker.Reconcile(time.Now(), r.upTo(), r.cfg.InventoryGrace.D(), r.cfg.CTGrace.D(), len(r.ct) > 0)
 	for i, d := range rec.Found {
 		if i == maxTransitionLines {
 			logger.Warn("more discrepancies found this pass than are logged one by one; see /status",

@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/certstatus/certstatus_exporter/ocsp"
@@ -24,6 +25,13 @@ type Tracker struct {
 	// invGrace: how long after a CT log has a certificate it must be in an
 	// inventory source (see inventory.go).
 	invGrace time.Duration
+	// invUpTo (Unix ns) is the last reconciliation's inventory coverage.
+	invUpTo atomic.Int64
+	// size and pending mirror len(certs) and the changes not yet on disk
+	// (dirty + gone + a flush's write in flight), so a scrape reads them
+	// without waiting for the lock behind a scan.
+	size, pending atomic.Int64
+	inflight      int
 	// Changes not yet persisted; see persist.go.
 	dirty map[certKey]struct{}
 	gone  map[certKey]struct{}
@@ -86,6 +94,7 @@ func (t *Tracker) Add(c IssuedCert) (added bool, ev Evictions) {
 	key := keyOf(c.Issuer, c.Serial)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	defer t.publish()
 	if tc, ok := t.certs[key]; ok {
 		changed := tc.sightings.add(c.SeenBy)
 		if c.Provenance.better(tc.provenance) {
@@ -159,6 +168,7 @@ func (t *Tracker) remove(key certKey) {
 func (t *Tracker) Expire(now time.Time, trackFor time.Duration) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	defer t.publish()
 	cutoff, n := now.Add(-trackFor).UnixNano(), 0
 	for key, c := range t.certs {
 		expired := c.notAfter != 0 && c.notAfter < now.UnixNano()
@@ -171,10 +181,12 @@ func (t *Tracker) Expire(now time.Time, trackFor time.Duration) int {
 }
 
 // Len is how many certificates are tracked.
-func (t *Tracker) Len() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.certs)
+func (t *Tracker) Len() int { return int(t.size.Load()) }
+
+// publish updates the mirrors; t.mu is held.
+func (t *Tracker) publish() {
+	t.size.Store(int64(len(t.certs)))
+	t.pending.Store(int64(len(t.dirty) + len(t.gone) + t.inflight))
 }
 
 // Due is a certificate an origin should be asked about now.
@@ -222,6 +234,7 @@ func (t *Tracker) Due(o int, now time.Time, recheck, trackFor time.Duration) []D
 func (t *Tracker) Record(o int, d Due, res ocsp.Outcome, at time.Time) (timeToAuth time.Duration, first bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	defer t.publish()
 	key := keyOf(d.Issuer, d.Serial)
 	c, ok := t.certs[key]
 	if !ok {
@@ -275,6 +288,7 @@ type Transition struct {
 func (t *Tracker) Stats(o int, now time.Time, sla time.Duration, compareWith []int) (OriginStats, []Transition) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	defer t.publish()
 	var st OriginStats
 	var trans []Transition
 	deadline := now.Add(-sla).UnixNano()
@@ -331,8 +345,40 @@ func compareCDN(st *OriginStats, c *tracked, s originState, compareWith []int) {
 }
 
 // Unpersisted counts changes not yet written to the store.
-func (t *Tracker) Unpersisted() int {
+func (t *Tracker) Unpersisted() int { return int(t.pending.Load()) }
+
+// adopt takes over old's certificates for a new configuration: origins are
+// matched by name (a new origin starts with no answer), issuers by key
+// hash (certificates of an issuer no longer configured are dropped).
+func (t *Tracker) adopt(old *Tracker, oldOrigins, newOrigins []string, oldIssuers, newIssuers []*ocsp.Issuer) {
+	issuer := map[int]int{}
+	for i, o := range oldIssuers {
+		for j, n := range newIssuers {
+			if string(o.KeyHash) == string(n.KeyHash) && string(o.NameHash) == string(n.NameHash) {
+				issuer[i] = j
+			}
+		}
+	}
+	old.mu.Lock()
+	defer old.mu.Unlock()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.dirty) + len(t.gone)
+	for _, c := range old.certs {
+		j, ok := issuer[c.key.issuer]
+		if !ok {
+			continue
+		}
+		nc := *c
+		nc.key.issuer = j
+		nc.origins = make([]originState, len(newOrigins))
+		for i, name := range newOrigins {
+			for k, was := range oldOrigins {
+				if was == name {
+					nc.origins[i] = c.origins[k]
+				}
+			}
+		}
+		t.certs[nc.key] = &nc
+	}
+	t.publish()
 }

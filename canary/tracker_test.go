@@ -193,3 +193,24 @@ func TestHeldCertificateIsRecheckedEverywhere(t *testing.T) {
 		t.Errorf("resolved past track_for: due %d, want 0", len(d))
 	}
 }
+
+// Without a store, a reload that changes the ocsp section hands what was
+// tracked to the new canary: origins by name, issuers by their hashes.
+func TestAdoptRemapsOriginsAndIssuers(t *testing.T) {
+	p, other := newTestPKI(t), newTestPKI(t)
+	old := NewTracker(2, 10)
+	old.Add(issued(1, t0)) // issuer 0 = p
+	c2 := issued(2, t0)
+	c2.Issuer = 1 // other: not configured any more
+	old.Add(c2)
+	old.Record(1, Due{Serial: big.NewInt(1)}, good(t0), t0) // origin "b" answered
+	tr := NewTracker(3, 10)
+	tr.adopt(old, []string{"a", "b"}, []string{"b", "c", "a"}, []*ocsp.Issuer{p.issuer, other.issuer}, []*ocsp.Issuer{p.issuer})
+	if got := serialsOf(tr); !slices.Equal(got, []int64{1}) {
+		t.Fatalf("adopted %v, want only serial 1", got)
+	}
+	c := tr.certs[keyOf(0, big.NewInt(1))]
+	if c.origins[0].result != ocsp.ResultGood || c.origins[1].result != ocsp.ResultNone || c.origins[2].result != ocsp.ResultNone {
+		t.Errorf("origin states %+v; want b's answer under b, none for c and a", c.origins)
+	}
+}

@@ -85,7 +85,7 @@ func (t *Tracker) Certificates(q view.CertificateQuery, now time.Time, sla time.
 	top := &firstK{k: min(lo+limit, len(t.certs))}
 	total := 0
 	for _, c := range t.certs {
-		if q.MissingFromInventory && !c.sightings.missing(now.UnixNano(), t.invGrace) {
+		if q.MissingFromInventory && !c.sightings.missing(t.invUpTo.Load(), t.invGrace) {
 			continue
 		}
 		worst, ok := 0, want < 0
@@ -107,7 +107,7 @@ func (t *Tracker) Certificates(q view.CertificateQuery, now time.Time, sla time.
 		c := m.c
 		vc := view.Certificate{Serial: view.SerialHex(new(big.Int).SetBytes([]byte(c.key.serial))), Kind: c.kind,
 			PublishedAt: time.Unix(0, c.publishedAt).UTC(), Provenance: c.provenance.String(), Origins: make([]view.OriginAnswer, 0, len(c.origins)),
-			MissingFromInventory: c.sightings.missing(now.UnixNano(), t.invGrace)}
+			MissingFromInventory: c.sightings.missing(t.invUpTo.Load(), t.invGrace)}
 		if w := c.sightings.ct; w > 0 && int(w) <= len(sources) {
 			vc.CTSource = sources[w-1]
 		}

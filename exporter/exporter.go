@@ -6,6 +6,7 @@ package exporter
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"text/template"
 	"time"
@@ -29,11 +30,17 @@ type Exporter struct {
 	logger  *slog.Logger
 	domains []Domain
 
+	// lifecycle makes ApplyConfig and Stop one at a time and guards the
+	// loops' cancel and wg; scrapes never take it.
+	lifecycle sync.Mutex
+	cancel    context.CancelFunc
+	wg        *sync.WaitGroup
+
+	// mu guards what scrapes read; it is held only to swap values, never
+	// across stopping loops, building components or I/O.
 	mu         sync.RWMutex
 	cfg        *config.Config
 	components []Component // by domain index; nil where a domain has nothing to do
-	cancel     context.CancelFunc
-	wg         *sync.WaitGroup
 	reloadOK   bool
 	reloadAt   time.Time
 	certLink   *template.Template // web.certificate_link; nil: no link
@@ -48,35 +55,44 @@ func New(logger *slog.Logger, domains ...Domain) *Exporter {
 // ApplyConfig stops the running loops and starts the components for cfg.
 // What did not change keeps its connections, history and values.
 func (e *Exporter) ApplyConfig(cfg *config.Config) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.lifecycle.Lock()
+	defer e.lifecycle.Unlock()
+	// Stop first, then build: a component rebuilt from the store sees all
+	// the old one wrote on its way out. Scrapes serve the old snapshots
+	// meanwhile; each call derives its context from the loops', so stopping
+	// is prompt.
+	e.stopLoops()
+	e.mu.RLock()
+	prev := slices.Clone(e.components)
+	e.mu.RUnlock()
 	next := make([]Component, len(e.domains))
 	for i, d := range e.domains {
-		c, err := d.Build(cfg, e.components[i])
+		c, err := d.Build(cfg, prev[i])
 		if err != nil {
 			e.logger.Error("component not started", "domain", d.Name(), "err", err)
 		}
 		next[i] = c
 	}
-	// Cancelling stops every loop promptly: each call derives its context from
-	// the loops'. Closing old connections may wait on a frozen server, so it
-	// happens off the lock, and off the scrape path.
-	e.stopLoops()
-	for i, old := range e.components {
+	// Validated by config.Load; a config built in code without it gets no link.
+	link, _ := config.ParseCertificateLink(cfg.Web.CertificateLink)
+	e.mu.Lock()
+	e.cfg, e.components, e.certLink = cfg, next, link
+	e.reloadOK, e.reloadAt = true, time.Now()
+	e.mu.Unlock()
+	// Closing old connections may wait on a frozen server: off the scrape
+	// path, and off this call.
+	for i, old := range prev {
 		if old != nil && old != next[i] {
 			go old.Close(next[i])
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e.cfg, e.cancel, e.wg, e.components = cfg, cancel, &sync.WaitGroup{}, next
+	e.cancel, e.wg = cancel, &sync.WaitGroup{}
 	for _, c := range next {
 		if c != nil {
 			c.Start(ctx, e.wg)
 		}
 	}
-	e.reloadOK, e.reloadAt = true, time.Now()
-	// Validated by config.Load; a config built in code without it gets no link.
-	e.certLink, _ = config.ParseCertificateLink(cfg.Web.CertificateLink)
 	e.logger.Info("configuration applied", "replicas", len(cfg.Replicas), "primary", cfg.Primary != nil,
 		"origins", len(cfg.OCSP.Origins), "sources", len(cfg.OCSP.Sources))
 }
@@ -90,9 +106,11 @@ func (e *Exporter) ReloadFailed() {
 
 // Stop ends every loop and closes connections.
 func (e *Exporter) Stop() {
+	e.lifecycle.Lock()
+	defer e.lifecycle.Unlock()
+	e.stopLoops()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.stopLoops()
 	for i, c := range e.components {
 		if c != nil {
 			c.Close(nil)
