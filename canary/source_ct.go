@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	ctx509 "github.com/google/certificate-transparency-go/x509"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/certstatus/certstatus_exporter/config"
@@ -182,6 +183,10 @@ func (c *CTSource) Fetch(ctx context.Context) ([]Found, error) {
 		f := Found{Raw: e.Certificate, PublishedAt: e.Timestamp, Provenance: ProvenanceCTLog,
 			ID: fmt.Sprintf("%s entry %d", c.name, e.Index)}
 		if e.IsPrecert {
+			if err := precertMatchesLeaf(e); err != nil {
+				c.m.errors.WithLabelValues(c.name, ct.ReasonParse.String()).Inc()
+				return nil // not what the tree holds: nothing taken from it
+			}
 			f.Raw, f.PrecertIssuer = e.PreCertificate, issuer+1
 		}
 		found = append(found, f)
@@ -284,4 +289,23 @@ func (c *canary) adoptCTPositions(old *canary) {
 			}
 		}
 	}
+}
+
+// precertMatchesLeaf checks the submitted precertificate (extra data, which
+// the Merkle tree does not cover) against the leaf's TBSCertificate (which
+// it does): the same serial. The canary tracks a precertificate by serial
+// and issuer, so a log or a proxy substituting another one is refused.
+func precertMatchesLeaf(e *ct.Entry) error {
+	tbs, err := ctx509.ParseTBSCertificate(e.Certificate)
+	if err != nil {
+		return err
+	}
+	pre, err := x509.ParseCertificate(e.PreCertificate)
+	if err != nil {
+		return err
+	}
+	if tbs.SerialNumber == nil || tbs.SerialNumber.Cmp(pre.SerialNumber) != 0 {
+		return errors.New("precertificate serial differs from the logged TBSCertificate's")
+	}
+	return nil
 }

@@ -218,3 +218,24 @@ func TestCTPositionWaitsForCommit(t *testing.T) {
 		t.Errorf("after a crash before the commit: %v, %v; want the entries again", got, err)
 	}
 }
+
+// The precertificate a log hands over with an entry is outside the Merkle
+// tree; one whose serial differs from the logged TBSCertificate is refused.
+func TestPrecertMustMatchTheLoggedTBS(t *testing.T) {
+	p := testpki.New(t)
+	tbsOf := func(serial int64) []byte {
+		c, err := x509.ParseCertificate(p.Leaf(t, serial, true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.RawTBSCertificate
+	}
+	e := &ct.Entry{IsPrecert: true, Certificate: tbsOf(5), PreCertificate: p.Leaf(t, 5, true)}
+	if err := precertMatchesLeaf(e); err != nil {
+		t.Errorf("matching precertificate refused: %v", err)
+	}
+	e.PreCertificate = p.Leaf(t, 6, true)
+	if err := precertMatchesLeaf(e); err == nil {
+		t.Error("a precertificate with another serial than the logged TBS was accepted")
+	}
+}

@@ -73,12 +73,18 @@ func (v *validator) add(key, format string, args ...any) {
 	v.errs = append(v.errs, Error{Key: key, Msg: Scrub(fmt.Sprintf(format, args...))})
 }
 
+// maxNameBytes bounds a target's name: a label value, and a length byte in
+// the store's records.
+const maxNameBytes = 200
+
 func (v *validator) name(key, name string, seen map[string]string) {
 	switch {
 	case name == "":
 		v.add(key+".name", "name is required (it becomes a label)")
 	case strings.TrimSpace(name) != name:
 		v.add(key+".name", "name %q has leading or trailing spaces", name)
+	case len(name) > maxNameBytes:
+		v.add(key+".name", "name is %d bytes; at most %d (it becomes a label and a key in the store)", len(name), maxNameBytes)
 	case seen[name] != "":
 		v.add(key+".name", "duplicate name %q (also used by %s)", name, seen[name])
 	default:
