@@ -50,13 +50,14 @@ func bulk(n int, dsn, caPath, caKeyPath, respPath, respKeyPath string) error {
 			return err
 		}
 		serial, aki := []byte(c.SerialNumber.String()), []byte(hex.EncodeToString(c.AuthorityKeyId))
-		certRows = append(certRows, []any{serial, aki, []byte("bulk"), []byte("good"), 0, c.NotAfter,
+		certRows = append(certRows, []any{serial, aki, []byte("bulk"), []byte("good"), 0, time.Time{}, c.NotAfter,
 			pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), now, c.NotBefore})
 		ocspRows = append(ocspRows, []any{serial, aki, body, now.Add(96 * time.Hour)})
 	}
 	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"certificates"},
-		// reason 0 as cfssl writes it: its ocsprefresh cannot read a NULL one.
-		[]string{"serial_number", "authority_key_identifier", "ca_label", "status", "reason", "expiry", "pem", "issued_at", "not_before"},
+		// reason 0 and revoked_at zero as cfssl writes them: its ocsprefresh
+		// cannot read NULL into either.
+		[]string{"serial_number", "authority_key_identifier", "ca_label", "status", "reason", "revoked_at", "expiry", "pem", "issued_at", "not_before"},
 		pgx.CopyFromRows(certRows)); err != nil {
 		return err
 	}

@@ -245,9 +245,11 @@ func record(ctx context.Context, o ctIssueOpts, is *issuer, c *x509.Certificate)
 	now := time.Now()
 	serial, aki := c.SerialNumber.String(), hex.EncodeToString(c.AuthorityKeyId)
 	if !o.skipDB {
-		// reason 0 as cfssl writes it: its ocsprefresh cannot read a NULL one.
+		// reason 0 and revoked_at zero as cfssl writes them: its ocsprefresh
+		// cannot read NULL into either.
 		if _, err := is.db.Exec(ctx, `INSERT INTO certificates (serial_number, authority_key_identifier, ca_label,
-			status, reason, expiry, pem, issued_at, not_before) VALUES ($1, $2, 'ct', 'good', 0, $3, $4, $5, $6)`,
+			status, reason, revoked_at, expiry, pem, issued_at, not_before)
+			VALUES ($1, $2, 'ct', 'good', 0, '0001-01-01 00:00:00+00', $3, $4, $5, $6)`,
 			[]byte(serial), []byte(aki), c.NotAfter,
 			pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), now, c.NotBefore); err != nil {
 			return fmt.Errorf("certdb insert: %w", err)
