@@ -4,14 +4,11 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +20,7 @@ import (
 
 	"github.com/certstatus/certstatus_exporter/config"
 	"github.com/certstatus/certstatus_exporter/internal/metrictest"
+	"github.com/certstatus/certstatus_exporter/internal/testpki"
 	"github.com/certstatus/certstatus_exporter/ocsp"
 )
 
@@ -47,14 +45,7 @@ func compliancePKI(t *testing.T) *testPKI {
 // encoding or POST, and answering what answer says.
 func ocspPeer(t *testing.T, answer func(r *http.Request, req *xocsp.Request) (int, []byte)) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var der []byte
-		if r.Method == http.MethodPost {
-			der, _ = io.ReadAll(r.Body)
-		} else {
-			seg, _ := url.PathUnescape(strings.TrimPrefix(r.RequestURI, "/"))
-			der, _ = base64.StdEncoding.DecodeString(seg)
-		}
-		req, err := xocsp.ParseRequest(der)
+		req, err := testpki.ParseOCSPRequest(r)
 		if err != nil {
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return

@@ -66,3 +66,21 @@ func (e *Entry) Serial() (*big.Int, error) {
 	}
 	return c.SerialNumber, nil
 }
+
+// withoutProof settles what needs no consistency proof, for both APIs:
+// nothing verified yet (anything goes), a smaller tree (rewound), the same
+// size (the same root, or a fork). settled=false: a proof is needed.
+func withoutProof(pos Position, tree Tree) (settled bool, err error) {
+	switch {
+	case pos.TreeSize == 0:
+		return true, nil
+	case tree.Size < pos.TreeSize:
+		return true, errorf(ReasonInconsistent, "log rewound: tree size %d after %d", tree.Size, pos.TreeSize)
+	case tree.Size == pos.TreeSize:
+		if tree.Hash != pos.RootHash {
+			return true, errorf(ReasonInconsistent, "log forked: two roots for tree size %d", tree.Size)
+		}
+		return true, nil
+	}
+	return false, nil
+}

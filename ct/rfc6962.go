@@ -169,16 +169,8 @@ func (l *rfcLog) proveConsistency(ctx context.Context, size int64, root Hash, tr
 }
 
 func (l *rfcLog) consistent(ctx context.Context, pos Position, tree Tree) error {
-	switch {
-	case pos.TreeSize == 0:
-		return nil
-	case tree.Size < pos.TreeSize:
-		return errorf(ReasonInconsistent, "log rewound: tree size %d after %d", tree.Size, pos.TreeSize)
-	case tree.Size == pos.TreeSize:
-		if tree.Hash != pos.RootHash {
-			return errorf(ReasonInconsistent, "log forked: two roots for tree size %d", tree.Size)
-		}
-		return nil
+	if settled, err := withoutProof(pos, tree); settled {
+		return err
 	}
 	return l.proveConsistency(ctx, pos.TreeSize, pos.RootHash, tree)
 }

@@ -119,16 +119,8 @@ func (l *staticLog) entriesError(ctx context.Context, failuresBefore int64, err 
 // consistent proves tree extends the verified tree of pos (RFC 6962 2.1.2,
 // with tlog's proof over the log's hash tiles).
 func (l *staticLog) consistent(ctx context.Context, pos Position, tree Tree) error {
-	switch {
-	case pos.TreeSize == 0:
-		return nil
-	case tree.Size < pos.TreeSize:
-		return errorf(ReasonInconsistent, "log rewound: tree size %d after %d", tree.Size, pos.TreeSize)
-	case tree.Size == pos.TreeSize:
-		if tree.Hash != pos.RootHash {
-			return errorf(ReasonInconsistent, "log forked: two roots for tree size %d", tree.Size)
-		}
-		return nil
+	if settled, err := withoutProof(pos, tree); settled {
+		return err
 	}
 	failures := l.rec.failures.Load()
 	hr := torchwood.TileHashReaderWithContext(ctx, tlog.Tree{N: tree.Size, Hash: tlog.Hash(tree.Hash)}, l.client.TileReader())

@@ -4,14 +4,10 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
-	"encoding/base64"
-	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -45,14 +41,7 @@ func (p *testPKI) response(t testing.TB, signer *x509.Certificate, key crypto.Si
 // checks that the request it got is a well-formed one for testSerial.
 func peer(t *testing.T, handler func(w http.ResponseWriter)) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var der []byte
-		if r.Method == http.MethodPost {
-			der, _ = io.ReadAll(r.Body)
-		} else {
-			seg, _ := url.PathUnescape(strings.TrimPrefix(r.URL.EscapedPath(), "/"))
-			der, _ = base64.StdEncoding.DecodeString(seg)
-		}
-		req, err := xocsp.ParseRequest(der)
+		req, err := testpki.ParseOCSPRequest(r)
 		if err != nil || req.SerialNumber.Cmp(testSerial) != 0 {
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return

@@ -4,17 +4,16 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"encoding/base64"
-	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	xocsp "golang.org/x/crypto/ocsp"
+
+	"github.com/certstatus/certstatus_exporter/internal/testpki"
 )
 
 // Our SHA-256 CertID is the one x/crypto/ocsp builds from the certificate.
@@ -61,14 +60,7 @@ func TestCheckVariantSendsWhatItSays(t *testing.T) {
 	var gotHash crypto.Hash
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gotURI, gotMethod = r.RequestURI, r.Method
-		var der []byte
-		if r.Method == http.MethodPost {
-			der, _ = io.ReadAll(r.Body)
-		} else {
-			seg, _ := url.PathUnescape(strings.TrimPrefix(r.RequestURI, "/"))
-			der, _ = base64.StdEncoding.DecodeString(seg)
-		}
-		req, err := xocsp.ParseRequest(der)
+		req, err := testpki.ParseOCSPRequest(r)
 		if err != nil {
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return

@@ -10,7 +10,12 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/base64"
+	"io"
 	"math/big"
+	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,4 +108,18 @@ func (p *PKI) Leaf(t testing.TB, serial int64, precert bool) []byte {
 		t.Fatal(err)
 	}
 	return der
+}
+
+// ParseOCSPRequest decodes the OCSP request a test peer received: POST
+// body, or the GET form (RFC 5019: base64 in the path, percent-encoded or
+// not), as the request was sent.
+func ParseOCSPRequest(r *http.Request) (*ocsp.Request, error) {
+	var der []byte
+	if r.Method == http.MethodPost {
+		der, _ = io.ReadAll(r.Body)
+	} else {
+		seg, _ := url.PathUnescape(strings.TrimPrefix(r.RequestURI, "/"))
+		der, _ = base64.StdEncoding.DecodeString(seg)
+	}
+	return ocsp.ParseRequest(der)
 }
