@@ -84,3 +84,19 @@ func segmentName(tli uint32, l LSN, segSize uint64) string {
 	per := segmentsPerXLogID(segSize)
 	return fmt.Sprintf("%08X%08X%08X", tli, segNo/per, segNo%per)
 }
+
+// The last archived file: a segment counts whole, a promotion's partial
+// segment only to its start, a .history file not at all.
+func TestArchivedEnd(t *testing.T) {
+	const seg = 16 << 20
+	for name, want := range map[string]LSN{
+		"000000010000000000000003":         0x4000000,
+		"000000010000000000000003.partial": 0x3000000,
+		"00000002.history":                 0,
+	} {
+		got, ok := archivedEnd(name, seg)
+		if got != want || ok != (want != 0) {
+			t.Errorf("archivedEnd(%s) = %v, %v; want %v", name, got, ok, want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -171,9 +172,7 @@ func readPrimary(res pgx.BatchResults) (PrimaryStatus, error) {
 		s.HasOldest = true
 	}
 	if lastWAL.Valid {
-		if _, start, err := ParseSegmentName(lastWAL.String, s.SegmentSize); err == nil {
-			a.LastArchivedEnd, a.HasArchived = start+LSN(s.SegmentSize), true
-		}
+		a.LastArchivedEnd, a.HasArchived = archivedEnd(lastWAL.String, s.SegmentSize)
 	}
 	a.LastArchived, a.LastFailed = lastArchived.Time, lastFailed.Time
 	if err := res.QueryRow().Scan(&s.Checkpoints); err != nil {
@@ -229,3 +228,19 @@ func (p *PrimaryProbe) RoundTrips() int64 { return p.db.RoundTrips() }
 
 // Close releases the connection.
 func (p *PrimaryProbe) Close() { p.db.Close() }
+
+// archivedEnd is how far the archive holds WAL after archiving the file
+// name: a whole segment, or, for the partial segment a promotion leaves
+// (NAME.partial), only up to its start. A timeline's .history file says
+// nothing about positions.
+func archivedEnd(name string, segSize uint64) (LSN, bool) {
+	partial := strings.HasSuffix(name, ".partial")
+	_, start, err := ParseSegmentName(strings.TrimSuffix(name, ".partial"), segSize)
+	if err != nil {
+		return 0, false
+	}
+	if partial {
+		return start, true
+	}
+	return start + LSN(segSize), true
+}
