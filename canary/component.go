@@ -53,6 +53,7 @@ type sourceTarget struct {
 	health target.Health
 	newest time.Time // the latest publication time among its certificates
 	mark   time.Time // an incremental source's read position (see marker)
+	behind bool      // its last read moved the mark: more rows may wait
 	// goodReadStart: when the last successful read began; all it returned
 	// was committed by then.
 	goodReadStart time.Time
@@ -207,7 +208,7 @@ func (c *canary) pollSource(ctx context.Context, s *sourceTarget, logger *slog.L
 	}
 	if m, ok := s.fetch.(marker); ok {
 		s.mu.Lock()
-		s.mark = m.Mark()
+		s.mark, s.behind = m.Mark(), m.Behind()
 		s.mu.Unlock()
 	}
 	c.tracker.Expire(start, c.cfg.TrackFor.D())
@@ -443,9 +444,9 @@ func (c *canary) originNames() []string {
 
 // inventoryUpTo is how far every inventory source is known complete: the
 // start of its last successful read (what it returned was committed by
-// then), or, for an incremental query, its mark if that is earlier. A
-// source that is down stops the clock, so an outage of the CA database is
-// not "everything missing".
+// then), or, for an incremental query still catching up (its last read
+// moved the mark), its mark if that is earlier. A source that is down stops
+// the clock, so an outage of the CA database is not "everything missing".
 func (c *canary) inventoryUpTo() time.Time {
 	var upTo time.Time
 	for _, s := range c.sources {
@@ -454,7 +455,7 @@ func (c *canary) inventoryUpTo() time.Time {
 		}
 		s.mu.RLock()
 		t := s.goodReadStart
-		if !s.mark.IsZero() && s.mark.Before(t) {
+		if s.behind && !s.mark.IsZero() && s.mark.Before(t) {
 			t = s.mark
 		}
 		s.mu.RUnlock()

@@ -52,6 +52,8 @@ type SQLSource struct {
 	mark time.Time
 	// unsaved: mark moved since it was last written (see Commit).
 	unsaved bool
+	// behind: the last read moved the mark (see marker.Behind).
+	behind bool
 }
 
 // NewSQLSource makes a source whose calls are bounded by timeout. An
@@ -143,7 +145,8 @@ func (s *SQLSource) advance(times []time.Time) {
 	if next.IsZero() {
 		next = last
 	}
-	if !next.After(s.mark) {
+	s.behind = next.After(s.mark)
+	if !s.behind {
 		return
 	}
 	s.mark, s.unsaved = next, true
