@@ -43,6 +43,7 @@ ocsp:
       type: sql
       dsn: "$LAB_PRIMARY_DSN"
       password_file: $LAB_PASSWORD_FILE
+      inventory: true
       query: "SELECT pem, issued_at FROM certificates WHERE issued_at > now() - interval '1 hour' AND ca_label IS DISTINCT FROM 'bulk'"
     - name: spool
       type: dir
@@ -56,7 +57,7 @@ LAB_DIR=$LAB_DIR bash "$REPO/lab/lab.sh" issue 3 >/dev/null
 make -C "$REPO" --no-print-directory build >/dev/null
 "$BIN" --config.check --config.file="$CFG"
 [ -f "$PIDFILE" ] && kill "$(cat "$PIDFILE")" 2>/dev/null && sleep 0.5 || true
-nohup "$BIN" --config.file="$CFG" --web.listen-address="$ADDR" >"$LAB_DIR/log/exporter.log" 2>&1 &
+nohup "$BIN" --config.file="$CFG" --web.listen-address="$ADDR" --storage.path="$LAB_DIR/exporter-data" >"$LAB_DIR/log/exporter.log" 2>&1 &
 echo $! >"$PIDFILE"
 for _ in $(seq 50); do
   curl -fsS "http://$ADDR/-/ready" >/dev/null 2>&1 && break
