@@ -47,15 +47,18 @@ ensure_nginx() {
   command -v service >/dev/null && service nginx stop >/dev/null 2>&1 || true
 }
 
-running() { [ -f "$D/run/$1.pid" ] && kill -0 "$(cat "$D/run/$1.pid")" 2>/dev/null; }
+# ours PID PATTERN: PID is alive and runs a command matching PATTERN. A
+# stale pid file's number may belong to any process by now (pids wrap).
+ours() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"; }
+running() { [ -f "$D/run/$1.pid" ] && ours "$(cat "$D/run/$1.pid")" 'labtool\|nginx'; }
 
 wait_port() {
   local i
-  for i in $(seq 50); do
+  for i in $(seq 200); do # 20 s: a loaded 2-core machine
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return
     sleep 0.1
   done
-  die "nothing listens on :$1; see $D/log"
+  die "nothing listens on :$1; see $D/log ($(tail -c 300 "$D"/log/*.log 2>/dev/null | tr '\n' ' '))"
 }
 
 serve_port() { echo $((LAB_CRL_PORT + $1 - 1)); }

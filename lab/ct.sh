@@ -77,7 +77,10 @@ init_log() {
 # keep the ports while serving a deleted directory.
 RUN=${TMPDIR:-/tmp}/certstatus-ct-$LAB_CT_PORT
 pidfile() { echo "$RUN.$1.pid"; }
-running() { [ -f "$(pidfile "$1")" ] && kill -0 "$(cat "$(pidfile "$1")")" 2>/dev/null; }
+# ours PID PATTERN: PID is alive and runs a command matching PATTERN. A
+# stale pid file's number may belong to any process by now (pids wrap).
+ours() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"; }
+running() { [ -f "$(pidfile "$1")" ] && ours "$(cat "$(pidfile "$1")")" 'tesseract\|labtool'; }
 
 # stop_stale stops a log or read server started for another lab directory,
 # or for this one before it was destroyed: the lab's CA (the log's root) is

@@ -22,11 +22,16 @@ CA="$LAB_DIR/ca"
 
 die() { printf 'openssl-ocsp: error: %s\n' "$*" >&2; exit 1; }
 
+# ours PID PATTERN: PID is alive and runs a command matching PATTERN. A
+# stale pid file's number may belong to any process by now (pids wrap).
+ours() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"; }
+
 stop() {
-  local f
+  local f pid
   for f in "$D"/*.pid; do
     [ -f "$f" ] || continue
-    kill "$(cat "$f")" 2>/dev/null || true
+    pid=$(cat "$f")
+    if ours "$pid" 'openssl\|labtool\|unshare'; then kill "$pid" 2>/dev/null || true; fi
     rm -f "$f"
   done
   rm -f "$D/sock"
