@@ -35,16 +35,17 @@ type Answer struct {
 // Classify turns an HTTP answer into a result: every answer, however broken,
 // gets one of Results().
 func Classify(a Answer, issuer *x509.Certificate, serial *big.Int, now time.Time) Outcome {
-	return classify(a, issuer, serial, now, nil)
+	return classify(a, issuer, serial, now, nil, Known{})
 }
 
 // Classify is the package's Classify, with delegated responder certificates
-// checked once per certificate rather than once per answer.
-func (c *ResponderCache) Classify(a Answer, issuer *x509.Certificate, serial *big.Int, now time.Time) Outcome {
-	return classify(a, issuer, serial, now, c)
+// checked once per certificate rather than once per answer, and an answer
+// byte-identical to known (verified before) not verified again.
+func (c *ResponderCache) Classify(a Answer, issuer *x509.Certificate, serial *big.Int, now time.Time, known Known) Outcome {
+	return classify(a, issuer, serial, now, c, known)
 }
 
-func classify(a Answer, issuer *x509.Certificate, serial *big.Int, now time.Time, responders *ResponderCache) Outcome {
+func classify(a Answer, issuer *x509.Certificate, serial *big.Int, now time.Time, responders *ResponderCache, known Known) Outcome {
 	res := Outcome{Cacheable: Cacheable(a.Header, now)}
 	fail := func(result Result, format string, args ...any) Outcome {
 		res.Result, res.Detail = result, fmt.Sprintf(format, args...)
@@ -58,6 +59,10 @@ func classify(a Answer, issuer *x509.Certificate, serial *big.Int, now time.Time
 	}
 	if len(a.Body) > maxResponseBytes {
 		return fail(ResultUnparseable, "response larger than %d bytes", maxResponseBytes)
+	}
+	digest := responders.digest(a.Body)
+	if known.Digest != 0 && digest == known.Digest {
+		return reuse(res, known, now)
 	}
 	// Parsed without the issuer, so that every signature check below is
 	// ours and typed. (The library still checks that an embedded responder
@@ -97,6 +102,9 @@ func classify(a Answer, issuer *x509.Certificate, serial *big.Int, now time.Time
 		res.Result = ResultRevoked
 	default:
 		return fail(ResultUnknown, "certificate status unknown")
+	}
+	if reusable(r, issuer.Raw) {
+		res.Digest = digest
 	}
 	return res
 }

@@ -194,7 +194,7 @@ func TestResponderCache(t *testing.T) {
 	good := Answer{Status: 200, Header: http.Header{"Content-Type": {"application/ocsp-response"}},
 		Body: p.response(t, p.Responder, p.ResponderKey, nil)}
 	for range 2 {
-		if res := c.Classify(good, p.CA, testSerial, time.Now()); res.Result != ResultGood {
+		if res := c.Classify(good, p.CA, testSerial, time.Now(), Known{}); res.Result != ResultGood {
 			t.Fatalf("delegated answer: %v (%s)", res.Result, res.Detail)
 		}
 	}
@@ -204,7 +204,7 @@ func TestResponderCache(t *testing.T) {
 	// The same responder certificate presented for another issuer is not
 	// taken from the cache.
 	other := newTestPKI(t)
-	if res := c.Classify(good, other.CA, testSerial, time.Now()); res.Result != ResultBadSignature {
+	if res := c.Classify(good, other.CA, testSerial, time.Now(), Known{}); res.Result != ResultBadSignature {
 		t.Errorf("responder of another CA: %v, want bad_signature", res.Result)
 	}
 	if len(c.ok) != 1 {
@@ -213,7 +213,8 @@ func TestResponderCache(t *testing.T) {
 }
 
 // BenchmarkClassifyDelegated: one delegated answer, without and with the
-// responder cache (go test -run '^$' -bench ClassifyDelegated ./ocsp/).
+// responder cache, and byte-identical to a known answer (go test -run '^$'
+// -bench ClassifyDelegated ./ocsp/).
 func BenchmarkClassifyDelegated(b *testing.B) {
 	p := newTestPKI(b)
 	a := Answer{Status: 200, Header: http.Header{"Content-Type": {"application/ocsp-response"}},
@@ -227,7 +228,20 @@ func BenchmarkClassifyDelegated(b *testing.B) {
 	b.Run("cached", func(b *testing.B) {
 		c := NewResponderCache(8)
 		for b.Loop() {
-			c.Classify(a, p.CA, testSerial, now)
+			c.Classify(a, p.CA, testSerial, now, Known{})
+		}
+	})
+	b.Run("identical", func(b *testing.B) {
+		c := NewResponderCache(8)
+		a := a
+		a.Body = p.response(b, p.Responder, p.ResponderKey, withinResponder)
+		first := c.Classify(a, p.CA, testSerial, now, Known{})
+		if first.Digest == 0 {
+			b.Fatal("answer not reusable")
+		}
+		known := Known{Digest: first.Digest, Result: first.Result, ThisUpdate: first.ThisUpdate, NextUpdate: first.NextUpdate}
+		for b.Loop() {
+			c.Classify(a, p.CA, testSerial, now, known)
 		}
 	})
 }

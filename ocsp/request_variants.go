@@ -109,5 +109,5 @@ func (c *Client) checkVariant(ctx context.Context, issuer *Issuer, serial *big.I
 		req.Host = c.Host
 	}
 	req.Header.Set("Accept", "application/ocsp-response")
-	return c.exchange(ctx, req, issuer, serial, now)
+	return c.exchange(ctx, req, issuer, serial, Known{}, now)
 }

@@ -3,6 +3,7 @@ package ocsp
 import (
 	"crypto/sha256"
 	"crypto/x509"
+	"hash/maphash"
 	"sync"
 )
 
@@ -10,7 +11,10 @@ import (
 // signed by their issuer, so that an origin's thousands of answers, all
 // carrying the same responder certificate, cost one signature check each
 // (the response's own) instead of two. Bounded; safe for concurrent use.
+//
+// It also keys the digests of answers (see Known).
 type ResponderCache struct {
+	seed  maphash.Seed
 	mu    sync.Mutex
 	ok    map[[32]byte]struct{}
 	order [][32]byte // insertion order, for eviction
@@ -19,7 +23,7 @@ type ResponderCache struct {
 
 // NewResponderCache remembers at most max responder certificates.
 func NewResponderCache(max int) *ResponderCache {
-	return &ResponderCache{ok: map[[32]byte]struct{}{}, max: max}
+	return &ResponderCache{seed: maphash.MakeSeed(), ok: map[[32]byte]struct{}{}, max: max}
 }
 
 func responderKey(issuer, responder *x509.Certificate) [32]byte {
