@@ -82,7 +82,7 @@ func BenchmarkOCSPChecks(b *testing.B) {
 	// ocsp.GetURL); that is a finding, not a throughput number.
 	client := &ocsp.Client{URL: lab.Env["LAB_ORIGIN1_URL"], Method: http.MethodPost,
 		HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}, Timeout: 5 * time.Second}}
-	due := tr.Due(0, time.Now(), time.Hour, 24*time.Hour)
+	due := tr.Due(0, time.Now())
 	originPID := readPID(b, filepath.Join(lab.Dir(), "run", "origin-1.pid"))
 
 	var next int64

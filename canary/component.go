@@ -87,6 +87,7 @@ func newCanary(cfg *config.Config, m *metrics, st *store.Store, logger *slog.Log
 		return nil, nil
 	}
 	c := &canary{logger: logger, cfg: o, m: m, tracker: NewTracker(len(o.Origins), o.MaxTracked)}
+	c.tracker.SetSchedule(Schedule{Recheck: o.RecheckInterval.D(), TrackFor: o.TrackFor.D(), Rate: o.RecheckRate, Pass: o.Interval.D()})
 	for _, cert := range o.IssuerCerts {
 		is, err := ocsp.NewIssuer(cert)
 		if err != nil {
@@ -132,6 +133,16 @@ func newCanary(cfg *config.Config, m *metrics, st *store.Store, logger *slog.Log
 			c.nonCDN = append(c.nonCDN, i)
 		}
 	}
+	for _, o := range c.origins {
+		if o.cdn {
+			c.tracker.CompareCDN(o.idx, c.nonCDN)
+		}
+	}
+	hasCT := false
+	for _, s := range o.Sources {
+		hasCT = hasCT || s.Type == config.SourceCT
+	}
+	c.tracker.ReconcileCT(hasCT)
 	var origins, sources []string
 	for _, og := range o.Origins {
 		origins = append(origins, og.Name)
@@ -161,7 +172,7 @@ func (c *canary) initialStats() {
 	now := time.Now()
 	for _, o := range c.origins {
 		var trans []Transition
-		o.stats, trans = c.tracker.Stats(o.idx, now, c.cfg.SLA.D(), c.compareWith(o))
+		o.stats, trans = c.tracker.Stats(o.idx, now, c.cfg.SLA.D())
 		o.statsAt = now
 		// Certificates that went overdue while the exporter was down.
 		logTransitions(c.logger.With("probe", probeOCSP, "origin", o.name), trans)
@@ -211,7 +222,7 @@ func (c *canary) pollSource(ctx context.Context, s *sourceTarget, logger *slog.L
 		s.mark, s.behind = m.Mark(), m.Behind()
 		s.mu.Unlock()
 	}
-	c.tracker.Expire(start, c.cfg.TrackFor.D())
+	c.tracker.Expire(start)
 	for _, f := range found {
 		c.take(s, f, start, logger)
 	}
@@ -303,7 +314,7 @@ func (c *canary) take(s *sourceTarget, f Found, now time.Time, logger *slog.Logg
 
 func (c *canary) checkOrigin(ctx context.Context, o *originTarget, logger *slog.Logger) {
 	now := time.Now()
-	due := c.tracker.Due(o.idx, now, c.cfg.RecheckInterval.D(), c.cfg.TrackFor.D())
+	due := c.tracker.Due(o.idx, now)
 	sem := make(chan struct{}, o.conc)
 	var wg sync.WaitGroup
 	for _, d := range due {
@@ -318,7 +329,7 @@ func (c *canary) checkOrigin(ctx context.Context, o *originTarget, logger *slog.
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			reqCtx, cancel := context.WithTimeout(ctx, o.timeout)
-			res := o.client.Check(reqCtx, c.issuers[d.Issuer], d.Serial, time.Now)
+			res := o.client.Recheck(reqCtx, c.issuers[d.Issuer], d.Serial, d.Known, time.Now)
 			cancel()
 			// Cut short by the end of the pass or a reload, not by the origin:
 			// asked again next pass.
@@ -328,18 +339,11 @@ func (c *canary) checkOrigin(ctx context.Context, o *originTarget, logger *slog.
 		}()
 	}
 	wg.Wait()
-	stats, transitions := c.tracker.Stats(o.idx, time.Now(), c.cfg.SLA.D(), c.compareWith(o))
+	stats, transitions := c.tracker.Stats(o.idx, time.Now(), c.cfg.SLA.D())
 	logTransitions(logger, transitions)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.stats, o.statsAt, o.lastPass, o.passDuration = stats, time.Now(), now, time.Since(now)
-}
-
-func (c *canary) compareWith(o *originTarget) []int {
-	if o.cdn {
-		return c.nonCDN
-	}
-	return nil
 }
 
 func (c *canary) record(o *originTarget, d Due, res ocsp.Outcome, logger *slog.Logger) {
@@ -396,6 +400,7 @@ func (c *canary) Collect(ch chan<- prometheus.Metric) {
 				ch <- target.Gauge(ocspEarliestNext, target.Unix(st.EarliestNextUpdate), o.name)
 				ch <- target.Gauge(ocspLatestNext, target.Unix(st.LatestNextUpdate), o.name)
 			}
+			ch <- target.Gauge(ocspBacklog, st.RecheckBacklog.Seconds(), o.name)
 			if o.cdn {
 				ch <- target.Gauge(ocspCDNDisagree, float64(st.CDNWorseStatus), o.name, "status")
 				ch <- target.Gauge(ocspCDNDisagree, float64(st.CDNOlderThisUpdate), o.name, "this_update")

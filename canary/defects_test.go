@@ -109,18 +109,18 @@ func TestProvenanceUpgradeAndTransitions(t *testing.T) {
 	seen := spool
 	seen.PublishedAt, seen.Provenance = t0.Add(time.Hour), ProvenanceFirstSeen
 	tr.Add(seen)
-	c := tr.certs[keyOf(0, big.NewInt(1))]
+	c, _ := tr.lookup(keyOf(0, big.NewInt(1)))
 	if c.provenance != ProvenanceCTLog || c.publishedAt != ct.PublishedAt.UnixNano() {
 		t.Errorf("clock %v at %v; want the CT log's", c.provenance, time.Unix(0, c.publishedAt))
 	}
 	sla := 15 * time.Minute
-	if _, tr1 := tr.Stats(0, t0.Add(10*time.Minute), sla, nil); len(tr1) != 0 {
+	if _, tr1 := tr.Stats(0, t0.Add(10*time.Minute), sla); len(tr1) != 0 {
 		t.Errorf("transitions within the SLA: %v", tr1)
 	}
-	_, tr2 := tr.Stats(0, t0.Add(20*time.Minute), sla, nil)
-	_, tr3 := tr.Stats(0, t0.Add(21*time.Minute), sla, nil)
+	_, tr2 := tr.Stats(0, t0.Add(20*time.Minute), sla)
+	_, tr3 := tr.Stats(0, t0.Add(21*time.Minute), sla)
 	tr.Record(0, Due{Serial: big.NewInt(1)}, good(t0), t0.Add(22*time.Minute))
-	_, tr4 := tr.Stats(0, t0.Add(22*time.Minute), sla, nil)
+	_, tr4 := tr.Stats(0, t0.Add(22*time.Minute), sla)
 	if len(tr2) != 1 || tr2[0].Recovered || len(tr3) != 0 || len(tr4) != 1 || !tr4[0].Recovered {
 		t.Errorf("transitions %v, %v, %v; want overdue once, then recovered once", tr2, tr3, tr4)
 	}

@@ -22,10 +22,10 @@ type Sighting struct {
 
 // sightings is what a tracked certificate keeps of them (0: never).
 type sightings struct {
-	ct, inventory     int16
-	ctAt, inventoryAt int64
+	ct, inventory int16
 	// Logged once each: found missing from the inventory, found unlogged.
 	missingLogged, unloggedLogged bool
+	ctAt, inventoryAt             int64
 }
 
 // add records s; it reports whether anything changed.
@@ -87,22 +87,24 @@ func (t *Tracker) Reconcile(now, invUpTo time.Time, invGrace, ctGrace time.Durat
 	r := Reconciliation{Missing: map[SourceKind]int{}, Unlogged: map[SourceKind]int{}}
 	at, upTo := now.UnixNano(), min(invUpTo.UnixNano(), now.UnixNano())
 	t.invUpTo.Store(upTo)
-	for key, c := range t.certs {
+	// Only certificates found on one side can be missing from the other.
+	for slot := range t.oneSided {
+		c := &t.certs[slot]
 		w := &c.sightings
 		if w.missing(upTo, invGrace) {
-			r.Missing[SourceKind{int(w.ct), c.kind}]++
+			r.Missing[SourceKind{int(w.ct), c.kind()}]++
 			if !w.missingLogged {
 				w.missingLogged = true
-				t.dirty[key] = struct{}{}
-				r.Found = append(r.Found, Discrepancy{Serial: new(big.Int).SetBytes([]byte(key.serial)), Kind: c.kind, Source: int(w.ct), Missing: true})
+				t.dirty[c.key] = struct{}{}
+				r.Found = append(r.Found, Discrepancy{Serial: c.key.bigInt(), Kind: c.kind(), Source: int(w.ct), Missing: true})
 			}
 		}
 		if checkCT && w.unlogged(at, ctGrace) {
-			r.Unlogged[SourceKind{int(w.inventory), c.kind}]++
+			r.Unlogged[SourceKind{int(w.inventory), c.kind()}]++
 			if !w.unloggedLogged {
 				w.unloggedLogged = true
-				t.dirty[key] = struct{}{}
-				r.Found = append(r.Found, Discrepancy{Serial: new(big.Int).SetBytes([]byte(key.serial)), Kind: c.kind, Source: int(w.inventory)})
+				t.dirty[c.key] = struct{}{}
+				r.Found = append(r.Found, Discrepancy{Serial: c.key.bigInt(), Kind: c.kind(), Source: int(w.inventory)})
 			}
 		}
 	}

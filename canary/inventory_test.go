@@ -67,7 +67,8 @@ func TestPersistSightings(t *testing.T) {
 	pe2 := &persister{st: st, issuers: []*ocsp.Issuer{p.issuer}, origins: []string{"o"}, sources: []string{"certdb", "spool"}}
 	tr2 := NewTracker(1, 10)
 	pe2.load(tr2)
-	w := tr2.certs[keyOf(0, big.NewInt(1))].sightings
+	c, _ := tr2.lookup(keyOf(0, big.NewInt(1)))
+	w := c.sightings
 	if w.ct != 0 || w.inventory != 1 || w.inventoryAt != t0.Add(time.Minute).UnixNano() {
 		t.Errorf("restored sightings %+v; want CT forgotten (source gone), inventory = certdb (now first)", w)
 	}

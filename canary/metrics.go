@@ -18,6 +18,7 @@ var (
 	ocspCDNDisagree  = target.Desc("ocsp_cdn_disagreements", "Certificates the CDN answers worse than an origin does (kind status) or with an older thisUpdate (kind this_update).", "origin", "kind")
 	ocspUnpersisted  = target.Desc("ocsp_unpersisted_changes", "Tracked-certificate changes not yet written to the store.")
 	ocspTracked      = target.Desc("ocsp_tracked_certificates", "Certificates the canary tracks.")
+	ocspBacklog      = target.Desc("ocsp_recheck_backlog_seconds", "How late the most overdue recheck at this origin was when its recheck budget ran out in the last pass (0: none waited).", "origin")
 	sourceUp         = target.Desc("certificate_source_up", "Whether the last read of this certificate source succeeded.", "source")
 )
 
@@ -116,7 +117,7 @@ func certStates() []string { return []string{"pending", "authoritative", "overdu
 
 func describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{ocspCertificates, ocspOriginUp, ocspOldestThis, ocspNewestThis,
-		ocspEarliestNext, ocspLatestNext, ocspCDNDisagree, ocspTracked, ocspUnpersisted, sourceUp, inventoryMissing, ctUnlogged} {
+		ocspEarliestNext, ocspLatestNext, ocspCDNDisagree, ocspTracked, ocspBacklog, ocspUnpersisted, sourceUp, inventoryMissing, ctUnlogged} {
 		ch <- d
 	}
 	target.DescribeHealth(ch)

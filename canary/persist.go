@@ -37,16 +37,16 @@ type persister struct {
 }
 
 func (p *persister) storeKey(k certKey) string {
-	return issuerID(p.issuers[k.issuer]) + k.serial
+	return issuerID(p.issuers[k.issuer]) + string(k.bytes())
 }
 
 // encode: version, kind, provenance, publishedAt, notAfter, then per origin
 // its name and state. A hand-rolled fixed layout rather than gob or JSON:
 // a million of these are read at start, and each is ~60 bytes per origin.
-func (p *persister) encode(c *tracked) []byte {
-	b := make([]byte, 0, 20+len(c.origins)*56)
+func (p *persister) encode(c *tracked, states []originState) []byte {
+	b := make([]byte, 0, 20+len(states)*56)
 	kind := byte(0)
-	if c.kind == KindPrecertificate {
+	if c.precert {
 		kind = 1
 	}
 	b = append(b, recordVersion, kind, byte(c.provenance))
@@ -65,16 +65,22 @@ func (p *persister) encode(c *tracked) []byte {
 		flags |= 2
 	}
 	b = append(b, flags)
-	b = append(b, byte(len(c.origins)))
-	for i, s := range c.origins {
+	b = append(b, byte(len(states)))
+	for i, s := range states {
 		b = append(b, byte(len(p.origins[i])))
 		b = append(b, p.origins[i]...)
 		flags := byte(0)
-		if s.overdue {
+		if s.overdue() {
 			flags = 1
 		}
+		// firstAuth is kept as a flag; its field holds since, a time it is
+		// never before.
+		firstAuth := int64(0)
+		if s.flags&stateFirstAuth != 0 {
+			firstAuth = s.since
+		}
 		b = append(b, byte(s.result), flags)
-		for _, v := range []int64{s.since, s.firstAuth, s.thisUpdate, s.nextUpdate, s.lastCheck} {
+		for _, v := range []int64{s.since, firstAuth, int64(s.thisUpdate) * 1e9, int64(s.nextUpdate) * 1e9, s.lastCheck} {
 			b = binary.BigEndian.AppendUint64(b, uint64(v))
 		}
 	}
@@ -85,15 +91,14 @@ var errRecord = errors.New("malformed record")
 
 // decode restores a record for the configured origins; origins no longer
 // configured are dropped, new ones start with no answer.
-func (p *persister) decode(key certKey, v []byte) (*tracked, error) {
+func (p *persister) decode(key certKey, v []byte) (tracked, []originState, error) {
 	r := reader{b: v}
 	if r.byte() != recordVersion {
-		return nil, errRecord
+		return tracked{}, nil, errRecord
 	}
-	c := &tracked{key: key, kind: KindCertificate, origins: make([]originState, len(p.origins))}
-	if r.byte() == 1 {
-		c.kind = KindPrecertificate
-	}
+	c := tracked{key: key}
+	states := make([]originState, len(p.origins))
+	c.precert = r.byte() == 1
 	c.provenance = Provenance(r.byte())
 	c.publishedAt, c.notAfter = r.int64(), r.int64()
 	c.sightings.ct, c.sightings.ctAt = p.source(r.bytes(int(r.byte()))), r.int64()
@@ -103,18 +108,25 @@ func (p *persister) decode(key certKey, v []byte) (*tracked, error) {
 	for n := int(r.byte()); n > 0 && r.err == nil; n-- {
 		name := string(r.bytes(int(r.byte())))
 		var s originState
-		s.result, s.overdue = ocsp.Result(r.byte()), r.byte() == 1
-		s.since, s.firstAuth, s.thisUpdate, s.nextUpdate, s.lastCheck = r.int64(), r.int64(), r.int64(), r.int64(), r.int64()
+		s.result = ocsp.Result(r.byte())
+		s.setFlag(stateOverdue, r.byte() == 1)
+		var firstAuth, thisUpdate, nextUpdate int64
+		s.since, firstAuth, thisUpdate, nextUpdate, s.lastCheck = r.int64(), r.int64(), r.int64(), r.int64(), r.int64()
+		s.setFlag(stateFirstAuth, firstAuth != 0)
+		s.thisUpdate, s.nextUpdate = unixSeconds(time.Unix(0, thisUpdate)), unixSeconds(time.Unix(0, nextUpdate))
+		if thisUpdate == 0 {
+			s.thisUpdate, s.nextUpdate = 0, 0
+		}
 		for i, o := range p.origins {
 			if o == name {
-				c.origins[i] = s
+				states[i] = s
 			}
 		}
 	}
 	if r.err != nil || c.provenance >= provenanceCount {
-		return nil, errRecord
+		return tracked{}, nil, errRecord
 	}
-	return c, nil
+	return c, states, nil
 }
 
 // appendSource writes a sighting's source by name ("" for none): positions
@@ -196,12 +208,21 @@ func (p *persister) load(t *Tracker) (loaded, skipped int) {
 			skipped++
 			return nil
 		}
-		c, err := p.decode(certKey{idx, string(k[20:])}, v)
+		serial := k[20:]
+		if len(serial) > maxSerialLen {
+			skipped++
+			return nil
+		}
+		c, states, err := p.decode(keyOfBytes(idx, serial), v)
 		if err != nil {
 			skipped++
 			return nil
 		}
-		t.certs[c.key] = c
+		if _, dup := t.index[c.key]; dup {
+			return nil
+		}
+		t.insert(c, states)
+		delete(t.dirty, c.key) // as on disk
 		loaded++
 		return nil
 	})
@@ -216,8 +237,8 @@ func (p *persister) flush(t *Tracker) error {
 	t.mu.Lock()
 	batch := store.Batch{Bucket: certBucket, Put: make(map[string][]byte, len(t.dirty))}
 	for k := range t.dirty {
-		if c, ok := t.certs[k]; ok {
-			batch.Put[p.storeKey(k)] = p.encode(c)
+		if slot, ok := t.index[k]; ok {
+			batch.Put[p.storeKey(k)] = p.encode(&t.certs[slot], t.originStates(slot))
 		}
 	}
 	for k := range t.gone {
@@ -247,7 +268,7 @@ func (p *persister) flush(t *Tracker) error {
 			}
 		}
 		for k := range gone {
-			if _, back := t.certs[k]; !back {
+			if _, back := t.index[k]; !back {
 				t.gone[k] = struct{}{}
 			}
 		}

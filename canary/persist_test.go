@@ -23,7 +23,7 @@ func TestPersistRoundTrip(t *testing.T) {
 	tr.Add(issued(8, t0))
 	tr.Record(0, Due{Serial: big.NewInt(7)}, ocsp.Outcome{Result: ocsp.ResultUnauthorized}, t0)
 	tr.Record(1, Due{Serial: big.NewInt(7)}, good(t0), t0)
-	before, _ := tr.Stats(0, t0, 15*time.Minute, nil) // marks 7 overdue at origin-1
+	before, _ := tr.Stats(0, t0, 15*time.Minute) // marks 7 overdue at origin-1
 	if err := pe.flush(tr); err != nil {
 		t.Fatal(err)
 	}
@@ -37,18 +37,18 @@ func TestPersistRoundTrip(t *testing.T) {
 	if loaded, skipped := pe2.load(tr2); loaded != 2 || skipped != 0 {
 		t.Fatalf("loaded %d skipped %d, want 2, 0", loaded, skipped)
 	}
-	c := tr2.certs[keyOf(0, big.NewInt(7))]
-	if c == nil || c.kind != KindPrecertificate || c.provenance != ProvenanceCTLog || c.publishedAt != pub.UnixNano() {
+	c, states := tr2.lookup(keyOf(0, big.NewInt(7)))
+	if c == nil || c.kind() != KindPrecertificate || c.provenance != ProvenanceCTLog || c.publishedAt != pub.UnixNano() {
 		t.Fatalf("restored %+v", c)
 	}
-	o1, cdn, o2 := c.origins[2], c.origins[0], c.origins[1]
-	if o1.result != ocsp.ResultUnauthorized || !o1.overdue || o1.since != t0.UnixNano() {
+	o1, cdn, o2 := states[2], states[0], states[1]
+	if o1.result != ocsp.ResultUnauthorized || !o1.overdue() || o1.since != t0.UnixNano() {
 		t.Errorf("origin-1 state %+v; want unauthorized, overdue, since t0", o1)
 	}
-	if cdn.result != ocsp.ResultGood || cdn.firstAuth != t0.UnixNano() || o2.result != ocsp.ResultNone {
+	if cdn.result != ocsp.ResultGood || cdn.flags&stateFirstAuth == 0 || o2.result != ocsp.ResultNone {
 		t.Errorf("cdn %+v, origin-2 %+v", cdn, o2)
 	}
-	after, trans := tr2.Stats(2, t0, 15*time.Minute, nil)
+	after, trans := tr2.Stats(2, t0, 15*time.Minute)
 	if after.Overdue != before.Overdue || after.Pending != before.Pending || len(trans) != 0 {
 		t.Errorf("stats after restart %+v (transitions %v), before %+v", after, trans, before)
 	}
@@ -64,13 +64,13 @@ func TestDecodeRefusesDamage(t *testing.T) {
 	pe := &persister{origins: []string{"o"}}
 	tr := NewTracker(1, 1)
 	tr.Add(issued(1, t0))
-	rec := pe.encode(tr.certs[keyOf(0, big.NewInt(1))])
+	rec := pe.encode(tr.lookup(keyOf(0, big.NewInt(1))))
 	for n := 0; n < len(rec); n++ {
-		if _, err := pe.decode(certKey{}, rec[:n]); err == nil {
+		if _, _, err := pe.decode(certKey{}, rec[:n]); err == nil {
 			t.Fatalf("a record cut to %d of %d bytes was accepted", n, len(rec))
 		}
 	}
-	if _, err := pe.decode(certKey{}, rec); err != nil {
+	if _, _, err := pe.decode(certKey{}, rec); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,9 +1,7 @@
 package canary
 
 import (
-	"cmp"
 	"math/big"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,20 +14,43 @@ import (
 // stays until it is, or until it expires: a violation is never forgotten
 // (seed 000 lasted 14 days). track_for only ends the rechecking of
 // certificates authoritative everywhere. Memory is bounded by max: resolved
-// certificates are evicted first, oldest first. Safe for concurrent use.
+// certificates are evicted first. Safe for concurrent use.
+//
+// Work grows with what is due, not with what is tracked (issue 12): each
+// origin keeps the certificates it does not answer authoritatively in a
+// list (all due every pass) and the others in a heap ordered by when they
+// are due for a recheck; counts and date extremes are kept up to date as
+// answers arrive. Certificates live in slots of one slice, their origin
+// states in another, so a million of them are a few large allocations.
 type Tracker struct {
 	mu      sync.Mutex
-	certs   map[certKey]*tracked
+	index   map[certKey]int32 // the slot of each tracked certificate
+	certs   []tracked         // by slot; a free slot has live == false
+	states  []originState     // slot*origins + origin
+	free    []int32
 	origins int
 	max     int
+	sched   Schedule
+	queues  []originQueue
+	// expiry orders live certificates by when track_for or notAfter ends
+	// for them; held are those past track_for but not resolved.
+	expiry slotHeap
+	held   map[int32]struct{}
+	// cdns: origin → the origins its answers are compared with.
+	cdns map[int][]int
+	// oneSided: found by a CT source or an inventory source but not both,
+	// the only certificates reconciliation looks at.
+	oneSided    map[int32]struct{}
+	reconcileCT bool
+	serialLens  map[uint16]*[maxSerialLen + 1]int32
 	// invGrace: how long after a CT log has a certificate it must be in an
 	// inventory source (see inventory.go).
 	invGrace time.Duration
 	// invUpTo (Unix ns) is the last reconciliation's inventory coverage.
 	invUpTo atomic.Int64
-	// size and pending mirror len(certs) and the changes not yet on disk
+	// size and pending mirror len(index) and the changes not yet on disk
 	// (dirty + gone + a flush's write in flight), so a scrape reads them
-	// without waiting for the lock behind a scan.
+	// without waiting for the lock.
 	size, pending atomic.Int64
 	inflight      int
 	// Changes not yet persisted; see persist.go.
@@ -37,51 +58,137 @@ type Tracker struct {
 	gone  map[certKey]struct{}
 }
 
+// maxSerialLen: RFC 5280 4.1.2.2 allows serials of up to 20 octets; the
+// key holds them inline (no allocation per certificate).
+const maxSerialLen = 20
+
 type certKey struct {
-	issuer int
-	serial string // big-endian bytes
+	issuer uint16
+	n      uint8
+	serial [maxSerialLen]byte // big-endian, the first n bytes
+}
+
+func (k certKey) bytes() []byte { return k.serial[:k.n] }
+
+func (k certKey) bigInt() *big.Int { return new(big.Int).SetBytes(k.bytes()) }
+
+func keyOf(issuer int, serial *big.Int) certKey { return keyOfBytes(issuer, serial.Bytes()) }
+
+func keyOfBytes(issuer int, b []byte) certKey {
+	k := certKey{issuer: uint16(issuer), n: uint8(min(len(b), maxSerialLen))}
+	copy(k.serial[:], b)
+	return k
 }
 
 // tracked is one certificate. Times are Unix nanoseconds to keep it small.
 type tracked struct {
 	key         certKey
-	kind        string
-	provenance  Provenance
+	sightings   sightings
 	publishedAt int64
 	notAfter    int64 // 0: unknown
-	sightings   sightings
-	origins     []originState
+	epos        int32 // position in expiry; -1 when held or free
+	precert     bool
+	provenance  Provenance
+	live        bool
+}
+
+func (c *tracked) kind() string {
+	if c.precert {
+		return KindPrecertificate
+	}
+	return KindCertificate
+}
+
+// expiresAt is when Expire looks at c again: the end of track_for, or its
+// notAfter if that comes first.
+func (c *tracked) expiresAt(trackFor time.Duration) int64 {
+	at := c.publishedAt + int64(trackFor)
+	if c.notAfter != 0 && c.notAfter < at {
+		return c.notAfter
+	}
+	return at
 }
 
 type originState struct {
-	lastCheck  int64
-	since      int64 // when the current result began
-	firstAuth  int64 // 0 until the first good or revoked answer
-	thisUpdate int64
-	nextUpdate int64
-	result     ocsp.Result // ResultNone before the first answer
-	overdue    bool        // last seen overdue here (for the transition log)
+	lastCheck int64
+	since     int64 // when the current result began
+	// digest of the last verified authoritative answer (0: none), so that a
+	// byte-identical answer skips the signature check.
+	digest     uint64
+	thisUpdate uint32 // Unix seconds, of the latest authoritative answer
+	nextUpdate uint32
+	// qpos is the position in this origin's recheck heap when the result
+	// is authoritative, in its waiting list otherwise; -1 while popped.
+	qpos   int32
+	result ocsp.Result // ResultNone before the first answer
+	flags  uint8
 }
 
-func (s originState) authoritative() bool { return s.result.Authoritative() }
+// originState flags.
+const (
+	stateOverdue   = 1 << iota // last seen overdue here (for the transition log)
+	stateFirstAuth             // has been authoritative here at least once
+)
+
+func (s *originState) authoritative() bool { return s.result.Authoritative() }
+func (s *originState) overdue() bool       { return s.flags&stateOverdue != 0 }
+
+func (s *originState) setFlag(f uint8, on bool) {
+	if on {
+		s.flags |= f
+	} else {
+		s.flags &^= f
+	}
+}
+
+// NewTracker tracks at most max certificates for the given number of
+// origins, on the default schedule until SetSchedule.
+func NewTracker(origins, max int) *Tracker {
+	t := &Tracker{index: map[certKey]int32{}, origins: origins, max: max, sched: defaultSchedule(),
+		queues: make([]originQueue, origins), held: map[int32]struct{}{}, oneSided: map[int32]struct{}{},
+		reconcileCT: true, serialLens: map[uint16]*[maxSerialLen + 1]int32{}, cdns: map[int][]int{},
+		dirty: map[certKey]struct{}{}, gone: map[certKey]struct{}{}}
+	t.expiry = slotHeap{key: func(s int32) int64 { return t.certs[s].expiresAt(t.sched.TrackFor) },
+		pos: func(s int32) *int32 { return &t.certs[s].epos }}
+	for o := range t.queues {
+		t.queues[o].recheck = slotHeap{key: func(s int32) int64 { return t.sched.next(t.state(s, o), t.certs[s].publishedAt) },
+			pos: func(s int32) *int32 { return &t.state(s, o).qpos }}
+	}
+	return t
+}
+
+// CompareCDN makes origin cdn a CDN whose answers are compared with those
+// of the origins in with. Call it before anything is tracked.
+func (t *Tracker) CompareCDN(cdn int, with []int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.cdns[cdn] = with
+}
+
+// ReconcileCT says whether a CT source is configured: without one, no
+// certificate can be missing from a CT log, so none is watched for it.
+func (t *Tracker) ReconcileCT(on bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.reconcileCT = on
+}
+
+func (t *Tracker) state(slot int32, o int) *originState { return &t.states[int(slot)*t.origins+o] }
+
+func (t *Tracker) originStates(slot int32) []originState {
+	i := int(slot) * t.origins
+	return t.states[i : i+t.origins]
+}
 
 // resolved: authoritative at every origin.
-func (c *tracked) resolved() bool {
-	for _, s := range c.origins {
-		if !s.authoritative() {
+func (t *Tracker) resolved(slot int32) bool {
+	for i := range t.originStates(slot) {
+		if !t.originStates(slot)[i].authoritative() {
 			return false
 		}
 	}
 	return true
 }
-
-// NewTracker tracks at most max certificates for the given number of origins.
-func NewTracker(origins, max int) *Tracker {
-	return &Tracker{certs: map[certKey]*tracked{}, origins: origins, max: max,
-		dirty: map[certKey]struct{}{}, gone: map[certKey]struct{}{}}
-}
-
-func keyOf(issuer int, serial *big.Int) certKey { return certKey{issuer, string(serial.Bytes())} }
 
 // Evictions counts certificates dropped for room: resolved ones cost
 // nothing; unresolved ones leave the exporter blind to a violation.
@@ -95,267 +202,139 @@ func (t *Tracker) Add(c IssuedCert) (added bool, ev Evictions) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	defer t.publish()
-	if tc, ok := t.certs[key]; ok {
-		changed := tc.sightings.add(c.SeenBy)
-		if c.Provenance.better(tc.provenance) {
-			tc.provenance, tc.publishedAt = c.Provenance, c.PublishedAt.UnixNano()
-			changed = true
-		}
-		if changed {
-			t.dirty[key] = struct{}{}
-		}
+	if slot, ok := t.index[key]; ok {
+		t.update(slot, c)
 		return false, Evictions{}
 	}
-	tc := &tracked{key: key, kind: c.Kind, provenance: c.Provenance, publishedAt: c.PublishedAt.UnixNano(),
-		origins: make([]originState, t.origins)}
-	tc.sightings.add(c.SeenBy)
+	nc := tracked{key: key, precert: c.Kind == KindPrecertificate, provenance: c.Provenance, publishedAt: c.PublishedAt.UnixNano()}
+	nc.sightings.add(c.SeenBy)
 	if !c.NotAfter.IsZero() {
-		tc.notAfter = c.NotAfter.UnixNano()
+		nc.notAfter = c.NotAfter.UnixNano()
 	}
-	t.certs[key] = tc
-	t.dirty[key] = struct{}{}
+	t.insert(nc, nil)
 	delete(t.gone, key)
-	if len(t.certs) > t.max {
+	if len(t.index) > t.max {
 		ev = t.evict()
 	}
-	_, kept := t.certs[key]
+	_, kept := t.index[key]
 	return kept, ev
 }
 
-// evict makes room for a batch of additions at once (1% of max), so a full
-// tracker does not scan everything on every Add: resolved certificates
-// oldest first, then, only if that is not enough, unresolved ones.
-func (t *Tracker) evict() Evictions {
-	want := len(t.certs) - t.max + max(t.max/100, 1) - 1
-	var resolved, unresolved []*tracked
-	for _, c := range t.certs {
-		if c.resolved() {
-			resolved = append(resolved, c)
+// update merges another sighting of a tracked certificate.
+func (t *Tracker) update(slot int32, c IssuedCert) {
+	tc := &t.certs[slot]
+	changed := tc.sightings.add(c.SeenBy)
+	if c.Provenance.better(tc.provenance) {
+		tc.provenance, tc.publishedAt = c.Provenance, c.PublishedAt.UnixNano()
+		changed = true
+		if tc.epos >= 0 {
+			t.expiry.fix(slot)
 		} else {
-			unresolved = append(unresolved, c)
+			delete(t.held, slot) // Expire decides again
+			t.expiry.push(slot)
 		}
-	}
-	var ev Evictions
-	// Resolved ones oldest first; unresolved ones newest first, so that the
-	// longest-standing violations, the ones paging, are the last dropped.
-	slices.SortFunc(resolved, func(a, b *tracked) int { return cmp.Compare(a.publishedAt, b.publishedAt) })
-	slices.SortFunc(unresolved, func(a, b *tracked) int { return cmp.Compare(b.publishedAt, a.publishedAt) })
-	for _, group := range [][]*tracked{resolved, unresolved} {
-		for _, c := range group {
-			if want == 0 {
-				return ev
-			}
-			t.remove(c.key)
-			want--
-			if c.resolved() {
-				ev.Resolved++
-			} else {
-				ev.Unresolved++
+		for o := range t.queues {
+			if s := t.state(slot, o); s.authoritative() && s.qpos >= 0 {
+				t.queues[o].recheck.fix(slot)
 			}
 		}
 	}
-	return ev
-}
-
-func (t *Tracker) remove(key certKey) {
-	delete(t.certs, key)
-	delete(t.dirty, key)
-	t.gone[key] = struct{}{}
-}
-
-// Expire stops tracking certificates that expired, and those published
-// before now-trackFor that every origin answers authoritatively.
-func (t *Tracker) Expire(now time.Time, trackFor time.Duration) int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	defer t.publish()
-	cutoff, n := now.Add(-trackFor).UnixNano(), 0
-	for key, c := range t.certs {
-		expired := c.notAfter != 0 && c.notAfter < now.UnixNano()
-		if expired || (c.publishedAt < cutoff && c.resolved()) {
-			t.remove(key)
-			n++
-		}
+	if changed {
+		t.dirty[tc.key] = struct{}{}
+		t.sided(slot)
 	}
-	return n
+}
+
+// insert places c, with its origin states (nil: no answer yet), in a slot
+// and in every queue.
+func (t *Tracker) insert(c tracked, states []originState) int32 {
+	var slot int32
+	if n := len(t.free); n > 0 {
+		slot, t.free = t.free[n-1], t.free[:n-1]
+	} else {
+		slot = int32(len(t.certs))
+		t.certs = append(t.certs, tracked{})
+		t.states = append(t.states, make([]originState, t.origins)...)
+	}
+	c.live = true
+	t.certs[slot] = c
+	for o := range t.originStates(slot) {
+		s := t.state(slot, o)
+		*s = originState{}
+		if states != nil {
+			*s = states[o]
+		}
+		t.enqueue(slot, o)
+	}
+	t.countCDN(slot, 1)
+	t.index[c.key] = slot
+	t.dirty[c.key] = struct{}{}
+	t.expiry.push(slot)
+	t.sided(slot)
+	t.serialLen(c.key, 1)
+	return slot
+}
+
+// remove stops tracking the certificate in slot.
+func (t *Tracker) remove(slot int32) {
+	c := &t.certs[slot]
+	t.countCDN(slot, -1)
+	for o := range t.queues {
+		t.dequeue(slot, o)
+	}
+	if c.epos >= 0 {
+		t.expiry.remove(slot)
+	}
+	delete(t.held, slot)
+	delete(t.oneSided, slot)
+	t.serialLen(c.key, -1)
+	delete(t.index, c.key)
+	delete(t.dirty, c.key)
+	t.gone[c.key] = struct{}{}
+	c.live = false
+	t.free = append(t.free, slot)
+}
+
+func (t *Tracker) serialLen(k certKey, d int32) {
+	lens := t.serialLens[k.issuer]
+	if lens == nil {
+		lens = new([maxSerialLen + 1]int32)
+		t.serialLens[k.issuer] = lens
+	}
+	lens[k.n] += d
+}
+
+// sided keeps oneSided up to date for the certificate in slot.
+func (t *Tracker) sided(slot int32) {
+	w := t.certs[slot].sightings
+	if (w.ct > 0 && w.inventory == 0) || (t.reconcileCT && w.inventory > 0 && w.ct == 0) {
+		t.oneSided[slot] = struct{}{}
+	} else {
+		delete(t.oneSided, slot)
+	}
 }
 
 // Len is how many certificates are tracked.
 func (t *Tracker) Len() int { return int(t.size.Load()) }
 
-// publish updates the mirrors; t.mu is held.
-func (t *Tracker) publish() {
-	t.size.Store(int64(len(t.certs)))
-	t.pending.Store(int64(len(t.dirty) + len(t.gone) + t.inflight))
-}
-
-// Due is a certificate an origin should be asked about now.
-type Due struct {
-	Issuer      int
-	Serial      *big.Int
-	PublishedAt time.Time
-	answered    bool
-}
-
-// Due lists what origin o should be asked now: every certificate not yet
-// authoritative there, never-answered ones first, then authoritative ones
-// last asked recheck ago and published within trackFor.
-func (t *Tracker) Due(o int, now time.Time, recheck, trackFor time.Duration) []Due {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var out []Due
-	limit, cutoff := now.Add(-recheck).UnixNano(), now.Add(-trackFor).UnixNano()
-	for _, c := range t.certs {
-		s := c.origins[o]
-		// Past track_for, rechecks end only for resolved certificates: an
-		// origin that answers one held for another origin keeps being asked,
-		// so its dates stay fresh (they feed the thisUpdate/nextUpdate gauges).
-		if s.authoritative() && (s.lastCheck > limit || (c.publishedAt < cutoff && c.resolved())) {
-			continue
-		}
-		out = append(out, Due{Issuer: c.key.issuer, Serial: new(big.Int).SetBytes([]byte(c.key.serial)),
-			PublishedAt: time.Unix(0, c.publishedAt), answered: s.result != ocsp.ResultNone})
-	}
-	slices.SortStableFunc(out, func(a, b Due) int {
-		if a.answered != b.answered {
-			if !a.answered {
-				return -1
-			}
-			return 1
-		}
-		return 0
-	})
-	return out
-}
-
-// Record stores origin o's answer about a certificate. It returns how long
-// after publication the first authoritative answer came (first=false
-// otherwise).
-func (t *Tracker) Record(o int, d Due, res ocsp.Outcome, at time.Time) (timeToAuth time.Duration, first bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	defer t.publish()
-	key := keyOf(d.Issuer, d.Serial)
-	c, ok := t.certs[key]
-	if !ok {
-		return 0, false // expired or evicted meanwhile
-	}
-	s := &c.origins[o]
-	s.lastCheck = at.UnixNano()
-	if res.Result != s.result {
-		s.result, s.since = res.Result, at.UnixNano()
-		t.dirty[key] = struct{}{}
-	}
-	if !res.Result.Authoritative() {
-		return 0, false
-	}
-	if tu := res.ThisUpdate.UnixNano(); tu != s.thisUpdate {
-		s.thisUpdate, s.nextUpdate = tu, res.NextUpdate.UnixNano()
-		t.dirty[key] = struct{}{} // a refreshed answer: its dates survive a restart
-	}
-	if s.firstAuth != 0 {
-		return 0, false
-	}
-	s.firstAuth = at.UnixNano()
-	t.dirty[key] = struct{}{}
-	return max(at.Sub(time.Unix(0, c.publishedAt)), 0), true
-}
-
-// OriginStats summarises one origin's view of all tracked certificates.
-type OriginStats struct {
-	Pending, Authoritative, Overdue int
-	// Over the certificates whose latest answer here is authoritative.
-	OldestThisUpdate, NewestThisUpdate, EarliestNextUpdate, LatestNextUpdate time.Time
-	// CDN only: certificates where some origin is authoritative but the CDN
-	// is not, and where the CDN's thisUpdate is older than an origin's.
-	CDNWorseStatus, CDNOlderThisUpdate int
-}
-
-// Transition is a certificate that became overdue at an origin, or
-// recovered from it: one log line each.
-type Transition struct {
-	Serial    *big.Int
-	Kind      string
-	Result    ocsp.Result
-	Age       time.Duration // since publication
-	Recovered bool
-}
-
-// Stats computes origin o's summary and the overdue transitions since the
-// last call. sla: a certificate published longer ago than this without an
-// authoritative answer here is overdue. compareWith, for a CDN, lists the
-// origins whose answers it should match.
-func (t *Tracker) Stats(o int, now time.Time, sla time.Duration, compareWith []int) (OriginStats, []Transition) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	defer t.publish()
-	var st OriginStats
-	var trans []Transition
-	deadline := now.Add(-sla).UnixNano()
-	var oldest, newest, earliestNext, latestNext int64
-	for key, c := range t.certs {
-		s := &c.origins[o]
-		overdue := !s.authoritative() && c.publishedAt < deadline
-		switch {
-		case s.authoritative():
-			st.Authoritative++
-			if oldest == 0 || s.thisUpdate < oldest {
-				oldest = s.thisUpdate
-			}
-			newest = max(newest, s.thisUpdate)
-			if earliestNext == 0 || s.nextUpdate < earliestNext {
-				earliestNext = s.nextUpdate
-			}
-			latestNext = max(latestNext, s.nextUpdate)
-		case overdue:
-			st.Overdue++
-		default:
-			st.Pending++
-		}
-		if overdue != s.overdue {
-			s.overdue = overdue
-			t.dirty[key] = struct{}{}
-			trans = append(trans, Transition{Serial: new(big.Int).SetBytes([]byte(key.serial)), Kind: c.kind,
-				Result: s.result, Age: now.Sub(time.Unix(0, c.publishedAt)), Recovered: !overdue})
-		}
-		compareCDN(&st, c, *s, compareWith)
-	}
-	if oldest != 0 {
-		st.OldestThisUpdate, st.NewestThisUpdate = time.Unix(0, oldest), time.Unix(0, newest)
-		st.EarliestNextUpdate, st.LatestNextUpdate = time.Unix(0, earliestNext), time.Unix(0, latestNext)
-	}
-	return st, trans
-}
-
-func compareCDN(st *OriginStats, c *tracked, s originState, compareWith []int) {
-	for _, other := range compareWith {
-		os := c.origins[other]
-		if !os.authoritative() {
-			continue
-		}
-		if !s.authoritative() && s.result != ocsp.ResultNone {
-			st.CDNWorseStatus++
-			return
-		}
-		if s.authoritative() && s.thisUpdate < os.thisUpdate {
-			st.CDNOlderThisUpdate++
-			return
-		}
-	}
-}
-
 // Unpersisted counts changes not yet written to the store.
 func (t *Tracker) Unpersisted() int { return int(t.pending.Load()) }
+
+// publish updates the mirrors; t.mu is held.
+func (t *Tracker) publish() {
+	t.size.Store(int64(len(t.index)))
+	t.pending.Store(int64(len(t.dirty) + len(t.gone) + t.inflight))
+}
 
 // adopt takes over old's certificates for a new configuration: origins are
 // matched by name (a new origin starts with no answer), issuers by key
 // hash (certificates of an issuer no longer configured are dropped).
 func (t *Tracker) adopt(old *Tracker, oldOrigins, newOrigins []string, oldIssuers, newIssuers []*ocsp.Issuer) {
-	issuer := map[int]int{}
+	issuer := map[uint16]uint16{}
 	for i, o := range oldIssuers {
 		for j, n := range newIssuers {
 			if string(o.KeyHash) == string(n.KeyHash) && string(o.NameHash) == string(n.NameHash) {
-				issuer[i] = j
+				issuer[uint16(i)] = uint16(j)
 			}
 		}
 	}
@@ -363,22 +342,21 @@ func (t *Tracker) adopt(old *Tracker, oldOrigins, newOrigins []string, oldIssuer
 	defer old.mu.Unlock()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, c := range old.certs {
+	for slot, c := range old.certs {
 		j, ok := issuer[c.key.issuer]
-		if !ok {
+		if !c.live || !ok {
 			continue
 		}
-		nc := *c
-		nc.key.issuer = j
-		nc.origins = make([]originState, len(newOrigins))
+		c.key.issuer = j
+		states := make([]originState, len(newOrigins))
 		for i, name := range newOrigins {
 			for k, was := range oldOrigins {
 				if was == name {
-					nc.origins[i] = c.origins[k]
+					states[i] = *old.state(int32(slot), k)
 				}
 			}
 		}
-		t.certs[nc.key] = &nc
+		t.insert(c, states)
 	}
 	t.publish()
 }

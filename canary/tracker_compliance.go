@@ -1,8 +1,6 @@
 package canary
 
 import (
-	"math/big"
-
 	"github.com/certstatus/certstatus_exporter/ocsp"
 )
 
@@ -12,8 +10,8 @@ type ComplianceSample struct {
 	// SerialLen is, per issuer, the most common serial length in bytes among
 	// its tracked certificates; 0 when none is tracked.
 	SerialLen []int
-	// Good are up to limit certificates this origin last answered good, in
-	// map order: a different sample each round.
+	// Good are up to limit certificates this origin last answered good, a
+	// different sample each round.
 	Good []Due
 }
 
@@ -22,26 +20,29 @@ type ComplianceSample struct {
 func (t *Tracker) ComplianceSample(o, issuers, limit int) ComplianceSample {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	lens := make([]map[int]int, issuers)
-	for i := range lens {
-		lens[i] = map[int]int{}
-	}
-	var s ComplianceSample
-	for _, c := range t.certs {
-		if c.key.issuer < issuers {
-			lens[c.key.issuer][len(c.key.serial)]++
+	s := ComplianceSample{SerialLen: make([]int, issuers)}
+	for i := range s.SerialLen {
+		lens := t.serialLens[uint16(i)]
+		if lens == nil {
+			continue
 		}
-		if len(s.Good) < limit && c.origins[o].result == ocsp.ResultGood {
-			s.Good = append(s.Good, Due{Issuer: c.key.issuer, Serial: new(big.Int).SetBytes([]byte(c.key.serial))})
-		}
-	}
-	s.SerialLen = make([]int, issuers)
-	for i, m := range lens {
-		best := 0
-		for n, count := range m {
-			if count > best || (count == best && n > s.SerialLen[i]) {
+		best := int32(0)
+		for n, count := range lens {
+			if count > 0 && count >= best {
 				best, s.SerialLen[i] = count, n
 			}
+		}
+	}
+	// A different part of the recheck heap each round; at most limit good
+	// ones among twice as many looked at.
+	q := &t.queues[o]
+	heap := q.recheck.s
+	for i := 0; i < 2*limit && i < len(heap) && len(s.Good) < limit; i++ {
+		q.sampleAt = (q.sampleAt + 1) % len(heap)
+		slot := heap[q.sampleAt]
+		if t.state(slot, o).result == ocsp.ResultGood {
+			c := &t.certs[slot]
+			s.Good = append(s.Good, Due{Issuer: int(c.key.issuer), Serial: c.key.bigInt()})
 		}
 	}
 	return s

@@ -65,16 +65,16 @@ func TestTrackerHoldsViolationsAndEvictsResolvedFirst(t *testing.T) {
 	later := t0.Add(14 * day)
 	tr.Record(0, Due{Serial: big.NewInt(4)}, good(later), later)
 	tr.Record(1, Due{Serial: big.NewInt(4)}, good(later), later)
-	if n := tr.Expire(later, day); n != 1 || !slices.Equal(serialsOf(tr), []int64{1, 3}) {
+	if n := tr.Expire(later); n != 1 || !slices.Equal(serialsOf(tr), []int64{1, 3}) {
 		t.Errorf("expired %d, left %v; want only the resolved serial 4 gone", n, serialsOf(tr))
 	}
-	if st, _ := tr.Stats(1, later, 15*time.Minute, nil); st.Overdue != 2 {
+	if st, _ := tr.Stats(1, later, 15*time.Minute); st.Overdue != 2 {
 		t.Errorf("day 14: %+v; want both unresolved certificates still overdue", st)
 	}
 	expiring := issued(5, later)
 	expiring.NotAfter = later.Add(time.Hour)
 	tr.Add(expiring)
-	if n := tr.Expire(later.Add(2*time.Hour), day); n != 1 {
+	if n := tr.Expire(later.Add(2 * time.Hour)); n != 1 {
 		t.Errorf("an expired certificate was kept (expired %d)", n)
 	}
 }
@@ -83,8 +83,8 @@ func serialsOf(tr *Tracker) []int64 {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	var out []int64
-	for k := range tr.certs {
-		out = append(out, new(big.Int).SetBytes([]byte(k.serial)).Int64())
+	for k := range tr.index {
+		out = append(out, k.bigInt().Int64())
 	}
 	slices.Sort(out)
 	return out
@@ -95,10 +95,10 @@ func TestTrackerDueAndRecheck(t *testing.T) {
 	tr.Add(issued(1, t0))
 	tr.Add(issued(2, t0))
 	now := t0.Add(time.Minute)
-	if d := tr.Due(0, now, 5*time.Minute, day); len(d) != 2 {
+	if d := tr.Due(0, now); len(d) != 2 {
 		t.Fatalf("due %d, want 2 before any answer", len(d))
 	}
-	for _, d := range tr.Due(0, now, 5*time.Minute, day) {
+	for _, d := range tr.Due(0, now) {
 		res := good(now)
 		if d.Serial.Int64() == 2 {
 			res = ocsp.Outcome{Result: ocsp.ResultUnauthorized}
@@ -109,14 +109,14 @@ func TestTrackerDueAndRecheck(t *testing.T) {
 		}
 	}
 	// Serial 1 is authoritative at origin 0: not due again until the recheck.
-	d := tr.Due(0, now.Add(time.Minute), 5*time.Minute, day)
+	d := tr.Due(0, now.Add(time.Minute))
 	if len(d) != 1 || d[0].Serial.Int64() != 2 {
 		t.Errorf("due after answers = %v, want only serial 2", d)
 	}
-	if d := tr.Due(0, now.Add(6*time.Minute), 5*time.Minute, day); len(d) != 2 {
+	if d := tr.Due(0, now.Add(6*time.Minute)); len(d) != 2 {
 		t.Errorf("due after the recheck interval = %d, want 2", len(d))
 	}
-	if d := tr.Due(1, now, 5*time.Minute, day); len(d) != 2 {
+	if d := tr.Due(1, now); len(d) != 2 {
 		t.Errorf("origin 1 due = %d, want 2 (origins are independent)", len(d))
 	}
 	// A later authoritative answer is not a new "first".
@@ -127,6 +127,7 @@ func TestTrackerDueAndRecheck(t *testing.T) {
 
 func TestTrackerStatsAndFlapping(t *testing.T) {
 	tr := NewTracker(3, 10) // origins 0 and 1, 2 is the CDN
+	tr.CompareCDN(2, []int{0, 1})
 	sla := 15 * time.Minute
 	tr.Add(issued(1, t0))                     // authoritative everywhere
 	tr.Add(issued(2, t0))                     // old, never authoritative at origin 0
@@ -141,24 +142,24 @@ func TestTrackerStatsAndFlapping(t *testing.T) {
 	tr.Record(1, d2, good(tu), now)
 	tr.Record(2, d2, ocsp.Outcome{Result: ocsp.ResultUnauthorized}, now) // CDN worse than origin 1
 
-	st, _ := tr.Stats(0, now, sla, nil)
+	st, _ := tr.Stats(0, now, sla)
 	if st.Authoritative != 1 || st.Overdue != 1 || st.Pending != 1 {
 		t.Errorf("origin 0: %+v; want 1 authoritative, 1 overdue, 1 pending", st)
 	}
 	if !st.OldestThisUpdate.Equal(tu) || !st.EarliestNextUpdate.Equal(tu.Add(96*time.Hour)) || !st.LatestNextUpdate.Equal(tu.Add(96*time.Hour)) {
 		t.Errorf("origin 0 thisUpdate/nextUpdate: %+v", st)
 	}
-	cdn, _ := tr.Stats(2, now, sla, []int{0, 1})
+	cdn, _ := tr.Stats(2, now, sla)
 	if cdn.CDNWorseStatus != 1 || cdn.CDNOlderThisUpdate != 1 {
 		t.Errorf("cdn: worse %d older %d; want 1, 1", cdn.CDNWorseStatus, cdn.CDNOlderThisUpdate)
 	}
 	// Seed 004 flapped: an authoritative certificate answered unauthorized
 	// again past the SLA is overdue again.
 	tr.Record(0, d1, ocsp.Outcome{Result: ocsp.ResultUnauthorized}, now)
-	if st, _ := tr.Stats(0, now, sla, nil); st.Overdue != 2 || st.Authoritative != 0 {
+	if st, _ := tr.Stats(0, now, sla); st.Overdue != 2 || st.Authoritative != 0 {
 		t.Errorf("after flapping: %+v; want 2 overdue", st)
 	}
-	if d := tr.Due(0, now, time.Hour, day); len(d) != 3 {
+	if d := tr.Due(0, now); len(d) != 3 {
 		t.Errorf("a flapped certificate must be asked every interval again: due %d, want 3", len(d))
 	}
 }
@@ -184,12 +185,12 @@ func TestHeldCertificateIsRecheckedEverywhere(t *testing.T) {
 	tr.Add(issued(1, t0))
 	tr.Record(0, Due{Serial: big.NewInt(1)}, good(t0), t0.Add(time.Minute))
 	later := t0.Add(3 * day)
-	if d := tr.Due(0, later, 5*time.Minute, day); len(d) != 1 {
+	if d := tr.Due(0, later); len(d) != 1 {
 		t.Errorf("origin 0 due %d past track_for while origin 1 still lacks it; want 1", len(d))
 	}
 	tr.Record(1, Due{Serial: big.NewInt(1)}, good(later), later)
 	tr.Record(0, Due{Serial: big.NewInt(1)}, good(later), later)
-	if d := tr.Due(0, later.Add(time.Hour), 5*time.Minute, day); len(d) != 0 {
+	if d := tr.Due(0, later.Add(time.Hour)); len(d) != 0 {
 		t.Errorf("resolved past track_for: due %d, want 0", len(d))
 	}
 }
@@ -209,8 +210,20 @@ func TestAdoptRemapsOriginsAndIssuers(t *testing.T) {
 	if got := serialsOf(tr); !slices.Equal(got, []int64{1}) {
 		t.Fatalf("adopted %v, want only serial 1", got)
 	}
-	c := tr.certs[keyOf(0, big.NewInt(1))]
-	if c.origins[0].result != ocsp.ResultGood || c.origins[1].result != ocsp.ResultNone || c.origins[2].result != ocsp.ResultNone {
-		t.Errorf("origin states %+v; want b's answer under b, none for c and a", c.origins)
+	_, states := tr.lookup(keyOf(0, big.NewInt(1)))
+	if states[0].result != ocsp.ResultGood || states[1].result != ocsp.ResultNone || states[2].result != ocsp.ResultNone {
+		t.Errorf("origin states %+v; want b's answer under b, none for c and a", states)
 	}
+}
+
+// lookup returns a tracked certificate and its origin states (nil if it is
+// not tracked); valid until the next change.
+func (t *Tracker) lookup(k certKey) (*tracked, []originState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	slot, ok := t.index[k]
+	if !ok {
+		return nil, nil
+	}
+	return &t.certs[slot], t.originStates(slot)
 }

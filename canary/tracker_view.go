@@ -1,9 +1,9 @@
 package canary
 
 import (
+	"bytes"
 	"cmp"
 	"container/heap"
-	"math/big"
 	"slices"
 	"time"
 
@@ -12,7 +12,7 @@ import (
 
 // rank is this origin's incident-view state for a certificate published
 // at publishedAt, as view.StateRank numbers it; deadline is now − SLA.
-func (s originState) rank(publishedAt, deadline int64) int {
+func (s *originState) rank(publishedAt, deadline int64) int {
 	switch {
 	case s.authoritative():
 		return rankAuthoritative
@@ -32,6 +32,7 @@ const (
 // match is a certificate in a page being selected, with its worst rank.
 type match struct {
 	c     *tracked
+	slot  int32
 	worst int
 }
 
@@ -39,7 +40,7 @@ type match struct {
 // published earliest, then serial.
 func compareMatches(a, b match) int {
 	return cmp.Or(cmp.Compare(b.worst, a.worst), cmp.Compare(a.c.publishedAt, b.c.publishedAt),
-		cmp.Compare(len(a.c.key.serial), len(b.c.key.serial)), cmp.Compare(a.c.key.serial, b.c.key.serial),
+		cmp.Compare(a.c.key.n, b.c.key.n), bytes.Compare(a.c.key.bytes(), b.c.key.bytes()),
 		cmp.Compare(a.c.key.issuer, b.c.key.issuer))
 }
 
@@ -82,21 +83,22 @@ func (t *Tracker) Certificates(q view.CertificateQuery, now time.Time, sla time.
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	deadline := now.Add(-sla).UnixNano()
-	top := &firstK{k: min(lo+limit, len(t.certs))}
+	top := &firstK{k: min(lo+limit, len(t.index))}
 	total := 0
-	for _, c := range t.certs {
+	for _, slot := range t.candidates(q, want) {
+		c := &t.certs[slot]
 		if q.MissingFromInventory && !c.sightings.missing(t.invUpTo.Load(), t.invGrace) {
 			continue
 		}
 		worst, ok := 0, want < 0
-		for _, s := range c.origins {
-			r := s.rank(c.publishedAt, deadline)
+		for i := range t.originStates(slot) {
+			r := t.originStates(slot)[i].rank(c.publishedAt, deadline)
 			worst = max(worst, r)
 			ok = ok || r == want
 		}
 		if ok {
 			total++
-			top.offer(match{c, worst})
+			top.offer(match{c, slot, worst})
 		}
 	}
 	ms := top.ms
@@ -105,17 +107,17 @@ func (t *Tracker) Certificates(q view.CertificateQuery, now time.Time, sla time.
 	page := make([]view.Certificate, 0, len(ms))
 	for _, m := range ms {
 		c := m.c
-		vc := view.Certificate{Serial: view.SerialHex(new(big.Int).SetBytes([]byte(c.key.serial))), Kind: c.kind,
-			PublishedAt: time.Unix(0, c.publishedAt).UTC(), Provenance: c.provenance.String(), Origins: make([]view.OriginAnswer, 0, len(c.origins)),
+		vc := view.Certificate{Serial: view.SerialHex(c.key.bigInt()), Kind: c.kind(),
+			PublishedAt: time.Unix(0, c.publishedAt).UTC(), Provenance: c.provenance.String(), Origins: make([]view.OriginAnswer, 0, t.origins),
 			MissingFromInventory: c.sightings.missing(t.invUpTo.Load(), t.invGrace)}
 		if w := c.sightings.ct; w > 0 && int(w) <= len(sources) {
 			vc.CTSource = sources[w-1]
 		}
-		if c.key.issuer >= 0 && c.key.issuer < len(issuers) {
+		if int(c.key.issuer) < len(issuers) {
 			vc.Issuer = issuers[c.key.issuer]
 		}
-		for i, s := range c.origins {
-			a := view.OriginAnswer{State: view.States()[s.rank(c.publishedAt, deadline)], Result: s.result.String()}
+		for i, s := range t.originStates(m.slot) {
+			a := view.OriginAnswer{State: view.States()[(&s).rank(c.publishedAt, deadline)], Result: s.result.String()}
 			if i < len(origins) {
 				a.Origin = origins[i]
 			}
@@ -127,4 +129,35 @@ func (t *Tracker) Certificates(q view.CertificateQuery, now time.Time, sla time.
 		page = append(page, vc)
 	}
 	return page, total
+}
+
+// candidates are the slots that can match q: the certificates waiting at
+// some origin when only pending or overdue ones are asked for (what the
+// incident view shows), those found on one side only for the inventory
+// view, else every one.
+func (t *Tracker) candidates(q view.CertificateQuery, want int) []int32 {
+	var out []int32
+	switch {
+	case q.MissingFromInventory:
+		for slot := range t.oneSided {
+			out = append(out, slot)
+		}
+	case want == rankPending || want == rankOverdue:
+		seen := map[int32]bool{}
+		for o := range t.queues {
+			for _, slot := range t.queues[o].waiting {
+				if !seen[slot] {
+					seen[slot] = true
+					out = append(out, slot)
+				}
+			}
+		}
+	default:
+		for slot := range t.certs {
+			if t.certs[slot].live {
+				out = append(out, int32(slot))
+			}
+		}
+	}
+	return out
 }

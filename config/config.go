@@ -58,7 +58,11 @@ type OCSP struct {
 	TrackFor Duration `yaml:"track_for"`
 	// RecheckInterval is how often an authoritative certificate is asked again.
 	RecheckInterval Duration `yaml:"recheck_interval"`
-	MaxTracked      int      `yaml:"max_tracked"`
+	// RecheckRate is the recheck budget: at most this many rechecks of
+	// authoritative certificates per second per origin. First checks, and
+	// certificates not yet authoritative, never wait for it.
+	RecheckRate float64 `yaml:"recheck_rate"`
+	MaxTracked  int     `yaml:"max_tracked"`
 	// ComplianceInterval is how often each origin gets the compliance probes.
 	ComplianceInterval Duration `yaml:"compliance_interval"`
 	// InventoryGrace: a certificate in a CT log but in no inventory source
@@ -143,6 +147,7 @@ const (
 	DefaultCTGrace             = time.Hour
 	DefaultRecheckInterval     = 5 * time.Minute
 	DefaultMaxTracked          = 200000
+	DefaultRecheckRate         = 100
 	DefaultConcurrency         = 4
 )
 
@@ -160,6 +165,9 @@ func (c *Config) applyDefaults() {
 	setDefault(&o.InventoryGrace, DefaultInventoryGrace)
 	setDefault(&o.CTGrace, DefaultCTGrace)
 	setDefault(&o.RecheckInterval, DefaultRecheckInterval)
+	if o.RecheckRate == 0 {
+		o.RecheckRate = DefaultRecheckRate
+	}
 	o.applyComplianceDefaults()
 	if o.MaxTracked == 0 {
 		o.MaxTracked = DefaultMaxTracked

@@ -173,6 +173,9 @@ func (v *validator) ocsp(o *OCSP) []*x509.Certificate {
 	if o.Timeout <= 0 || o.Timeout > o.Interval {
 		v.add("ocsp.timeout", "timeout %s must be positive and at most the interval %s", o.Timeout.D(), o.Interval.D())
 	}
+	if o.RecheckRate < 0 {
+		v.add("ocsp.recheck_rate", "recheck_rate must be positive (rechecks per second per origin)")
+	}
 	if o.MaxTracked < 1 {
 		v.add("ocsp.max_tracked", "max_tracked must be at least 1")
 	}
