@@ -78,6 +78,10 @@ func ParseIssued(f Found, issuers []*ocsp.Issuer, now time.Time) (IssuedCert, er
 	if err != nil {
 		return IssuedCert{}, &CertError{SourceErrUnparseable, err}
 	}
+	if len(cert.SerialNumber.Bytes()) > maxSerialLen {
+		// RFC 5280 4.1.2.2; the tracker keeps serials inline at this size.
+		return IssuedCert{}, &CertError{SourceErrUnparseable, fmt.Errorf("serial of %d octets, longer than RFC 5280's 20", len(cert.SerialNumber.Bytes()))}
+	}
 	ic := IssuedCert{Issuer: -1, Serial: cert.SerialNumber, NotBefore: cert.NotBefore, NotAfter: cert.NotAfter,
 		Kind: KindCertificate, PublishedAt: now, Provenance: ProvenanceFirstSeen}
 	if !f.PublishedAt.IsZero() && f.Provenance.better(ic.Provenance) {
