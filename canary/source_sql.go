@@ -164,3 +164,9 @@ func (s *SQLSource) Commit() {
 
 // Close releases the connection.
 func (s *SQLSource) Close() { s.db.Close() }
+
+// Traffic is how many requests this source sent to its server and how many
+// bytes it received, over all its connections; for the benchmarks.
+func (s *SQLSource) Traffic() (roundTrips, bytesRead int64) {
+	return s.db.RoundTrips(), s.db.BytesRead()
+}

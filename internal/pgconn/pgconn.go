@@ -84,8 +84,10 @@ type Conn struct {
 	db      config.Database
 	timeout time.Duration
 	conn    *pgx.Conn
-	// roundTrips counts request flushes to the server, for the benchmark.
+	// roundTrips counts request flushes to the server and bytesRead the
+	// bytes received from it, for the benchmarks.
 	roundTrips atomic.Int64
+	bytesRead  atomic.Int64
 }
 
 // New returns a connection, opened at first use, whose calls are bounded by
@@ -129,7 +131,7 @@ func (c *Conn) Get(ctx context.Context) (*pgx.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &countingConn{Conn: nc, n: &c.roundTrips}, nil
+		return &countingConn{Conn: nc, writes: &c.roundTrips, read: &c.bytesRead}, nil
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
@@ -174,13 +176,24 @@ func (c *Conn) Close() {
 // RoundTrips is how many requests were flushed to the server so far.
 func (c *Conn) RoundTrips() int64 { return c.roundTrips.Load() }
 
-// countingConn counts writes: pgx flushes one buffer per query or batch.
+// BytesRead is how many bytes were received from the server so far, on
+// every connection this Conn opened.
+func (c *Conn) BytesRead() int64 { return c.bytesRead.Load() }
+
+// countingConn counts writes (pgx flushes one buffer per query or batch) and
+// the bytes read.
 type countingConn struct {
 	net.Conn
-	n *atomic.Int64
+	writes, read *atomic.Int64
 }
 
 func (c *countingConn) Write(b []byte) (int, error) {
-	c.n.Add(1)
+	c.writes.Add(1)
 	return c.Conn.Write(b)
+}
+
+func (c *countingConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.read.Add(int64(n))
+	return n, err
 }
