@@ -161,6 +161,8 @@ func newCanary(cfg *config.Config, m *metrics, st *store.Store, logger *slog.Log
 		c.persist = &persister{st: st, issuers: c.issuers, origins: origins, sources: sources}
 		loaded, skipped := c.persist.load(c.tracker)
 		logger.Info("tracked certificates restored from the store", "restored", loaded, "skipped", skipped)
+	} else {
+		c.tracker.KeepChanges(false)
 	}
 	c.initialStats()
 	return c, nil

@@ -25,17 +25,18 @@ type sightings struct {
 	ct, inventory int16
 	// Logged once each: found missing from the inventory, found unlogged.
 	missingLogged, unloggedLogged bool
-	ctAt, inventoryAt             int64
+	// Unix seconds: second precision is plenty against graces of minutes.
+	ctAt, inventoryAt uint32
 }
 
 // add records s; it reports whether anything changed.
 func (w *sightings) add(s Sighting) bool {
 	changed := false
 	if s.CT > 0 && w.ct == 0 {
-		w.ct, w.ctAt, changed = int16(s.CT), s.At.UnixNano(), true
+		w.ct, w.ctAt, changed = int16(s.CT), unixSeconds(s.At), true
 	}
 	if s.Inventory > 0 && w.inventory == 0 {
-		w.inventory, w.inventoryAt, changed = int16(s.Inventory), s.At.UnixNano(), true
+		w.inventory, w.inventoryAt, changed = int16(s.Inventory), unixSeconds(s.At), true
 	}
 	return changed
 }
@@ -44,12 +45,12 @@ func (w *sightings) add(s Sighting) bool {
 // them has been read up to grace after the log was (upTo: the time all
 // inventory sources are known complete to, never later than now).
 func (w sightings) missing(upTo int64, grace time.Duration) bool {
-	return w.ct > 0 && w.inventory == 0 && upTo-w.ctAt > int64(grace)
+	return w.ct > 0 && w.inventory == 0 && upTo-int64(w.ctAt)*1e9 > int64(grace)
 }
 
 // unlogged: in the inventory, in no CT log grace after.
 func (w sightings) unlogged(now int64, grace time.Duration) bool {
-	return w.inventory > 0 && w.ct == 0 && now-w.inventoryAt > int64(grace)
+	return w.inventory > 0 && w.ct == 0 && now-int64(w.inventoryAt)*1e9 > int64(grace)
 }
 
 // Reconciliation counts, per CT source and kind, certificates missing from
@@ -95,7 +96,7 @@ func (t *Tracker) Reconcile(now, invUpTo time.Time, invGrace, ctGrace time.Durat
 			r.Missing[SourceKind{int(w.ct), c.kind()}]++
 			if !w.missingLogged {
 				w.missingLogged = true
-				t.dirty[c.key] = struct{}{}
+				t.changed(c.key)
 				r.Found = append(r.Found, Discrepancy{Serial: c.key.bigInt(), Kind: c.kind(), Source: int(w.ct), Missing: true})
 			}
 		}
@@ -103,7 +104,7 @@ func (t *Tracker) Reconcile(now, invUpTo time.Time, invGrace, ctGrace time.Durat
 			r.Unlogged[SourceKind{int(w.inventory), c.kind()}]++
 			if !w.unloggedLogged {
 				w.unloggedLogged = true
-				t.dirty[c.key] = struct{}{}
+				t.changed(c.key)
 				r.Found = append(r.Found, Discrepancy{Serial: c.key.bigInt(), Kind: c.kind(), Source: int(w.inventory)})
 			}
 		}

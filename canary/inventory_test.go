@@ -69,7 +69,7 @@ func TestPersistSightings(t *testing.T) {
 	pe2.load(tr2)
 	c, _ := tr2.lookup(keyOf(0, big.NewInt(1)))
 	w := c.sightings
-	if w.ct != 0 || w.inventory != 1 || w.inventoryAt != t0.Add(time.Minute).UnixNano() {
+	if w.ct != 0 || w.inventory != 1 || w.inventoryAt != unixSeconds(t0.Add(time.Minute)) {
 		t.Errorf("restored sightings %+v; want CT forgotten (source gone), inventory = certdb (now first)", w)
 	}
 }

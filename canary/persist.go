@@ -54,9 +54,9 @@ func (p *persister) encode(c *tracked, states []originState) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(c.notAfter))
 	w := c.sightings
 	b = p.appendSource(b, w.ct)
-	b = binary.BigEndian.AppendUint64(b, uint64(w.ctAt))
+	b = binary.BigEndian.AppendUint64(b, uint64(w.ctAt)*1e9)
 	b = p.appendSource(b, w.inventory)
-	b = binary.BigEndian.AppendUint64(b, uint64(w.inventoryAt))
+	b = binary.BigEndian.AppendUint64(b, uint64(w.inventoryAt)*1e9)
 	flags := byte(0)
 	if w.missingLogged {
 		flags |= 1
@@ -75,12 +75,12 @@ func (p *persister) encode(c *tracked, states []originState) []byte {
 		}
 		// firstAuth is kept as a flag; its field holds since, a time it is
 		// never before.
-		firstAuth := int64(0)
+		firstAuth := uint32(0)
 		if s.flags&stateFirstAuth != 0 {
 			firstAuth = s.since
 		}
 		b = append(b, byte(s.result), flags)
-		for _, v := range []int64{s.since, firstAuth, int64(s.thisUpdate) * 1e9, int64(s.nextUpdate) * 1e9, s.lastCheck} {
+		for _, v := range []int64{int64(s.since) * 1e9, int64(firstAuth) * 1e9, int64(s.thisUpdate) * 1e9, int64(s.nextUpdate) * 1e9, int64(s.lastCheck) * 1e9} {
 			b = binary.BigEndian.AppendUint64(b, uint64(v))
 		}
 	}
@@ -101,8 +101,8 @@ func (p *persister) decode(key certKey, v []byte) (tracked, []originState, error
 	c.precert = r.byte() == 1
 	c.provenance = Provenance(r.byte())
 	c.publishedAt, c.notAfter = r.int64(), r.int64()
-	c.sightings.ct, c.sightings.ctAt = p.source(r.bytes(int(r.byte()))), r.int64()
-	c.sightings.inventory, c.sightings.inventoryAt = p.source(r.bytes(int(r.byte()))), r.int64()
+	c.sightings.ct, c.sightings.ctAt = p.source(r.bytes(int(r.byte()))), r.seconds()
+	c.sightings.inventory, c.sightings.inventoryAt = p.source(r.bytes(int(r.byte()))), r.seconds()
 	flags := r.byte()
 	c.sightings.missingLogged, c.sightings.unloggedLogged = flags&1 != 0, flags&2 != 0
 	for n := int(r.byte()); n > 0 && r.err == nil; n-- {
@@ -110,13 +110,9 @@ func (p *persister) decode(key certKey, v []byte) (tracked, []originState, error
 		var s originState
 		s.result = ocsp.Result(r.byte())
 		s.setFlag(stateOverdue, r.byte() == 1)
-		var firstAuth, thisUpdate, nextUpdate int64
-		s.since, firstAuth, thisUpdate, nextUpdate, s.lastCheck = r.int64(), r.int64(), r.int64(), r.int64(), r.int64()
+		var firstAuth uint32
+		s.since, firstAuth, s.thisUpdate, s.nextUpdate, s.lastCheck = r.seconds(), r.seconds(), r.seconds(), r.seconds(), r.seconds()
 		s.setFlag(stateFirstAuth, firstAuth != 0)
-		s.thisUpdate, s.nextUpdate = unixSeconds(time.Unix(0, thisUpdate)), unixSeconds(time.Unix(0, nextUpdate))
-		if thisUpdate == 0 {
-			s.thisUpdate, s.nextUpdate = 0, 0
-		}
 		for i, o := range p.origins {
 			if o == name {
 				states[i] = s
@@ -181,6 +177,15 @@ func (r *reader) byte() byte {
 	return 0
 }
 
+// seconds reads Unix nanoseconds (the record's unit) as Unix seconds (the
+// tracker's); 0 stays 0.
+func (r *reader) seconds() uint32 {
+	if ns := r.int64(); ns > 0 {
+		return unixSeconds(time.Unix(0, ns))
+	}
+	return 0
+}
+
 func (r *reader) int64() int64 {
 	if b := r.bytes(8); b != nil {
 		return int64(binary.BigEndian.Uint64(b))
@@ -218,7 +223,7 @@ func (p *persister) load(t *Tracker) (loaded, skipped int) {
 			skipped++
 			return nil
 		}
-		if _, dup := t.index[c.key]; dup {
+		if _, dup := t.find(c.key); dup {
 			return nil
 		}
 		t.insert(c, states)
@@ -237,7 +242,7 @@ func (p *persister) flush(t *Tracker) error {
 	t.mu.Lock()
 	batch := store.Batch{Bucket: certBucket, Put: make(map[string][]byte, len(t.dirty))}
 	for k := range t.dirty {
-		if slot, ok := t.index[k]; ok {
+		if slot, ok := t.find(k); ok {
 			batch.Put[p.storeKey(k)] = p.encode(&t.certs[slot], t.originStates(slot))
 		}
 	}
@@ -268,7 +273,7 @@ func (p *persister) flush(t *Tracker) error {
 			}
 		}
 		for k := range gone {
-			if _, back := t.index[k]; !back {
+			if _, back := t.find(k); !back {
 				t.gone[k] = struct{}{}
 			}
 		}

@@ -42,7 +42,7 @@ func TestPersistRoundTrip(t *testing.T) {
 		t.Fatalf("restored %+v", c)
 	}
 	o1, cdn, o2 := states[2], states[0], states[1]
-	if o1.result != ocsp.ResultUnauthorized || !o1.overdue() || o1.since != t0.UnixNano() {
+	if o1.result != ocsp.ResultUnauthorized || !o1.overdue() || o1.since != unixSeconds(t0) {
 		t.Errorf("origin-1 state %+v; want unauthorized, overdue, since t0", o1)
 	}
 	if cdn.result != ocsp.ResultGood || cdn.flags&stateFirstAuth == 0 || o2.result != ocsp.ResultNone {

@@ -24,9 +24,9 @@ import (
 // states in another, so a million of them are a few large allocations.
 type Tracker struct {
 	mu      sync.Mutex
-	index   map[certKey]int32 // the slot of each tracked certificate
-	certs   []tracked         // by slot; a free slot has live == false
-	states  []originState     // slot*origins + origin
+	index   slotIndex     // the slot of each tracked certificate
+	certs   []tracked     // by slot; a free slot has live == false
+	states  []originState // slot*origins + origin
 	free    []int32
 	origins int
 	max     int
@@ -53,9 +53,11 @@ type Tracker struct {
 	// without waiting for the lock.
 	size, pending atomic.Int64
 	inflight      int
-	// Changes not yet persisted; see persist.go.
-	dirty map[certKey]struct{}
-	gone  map[certKey]struct{}
+	// Changes not yet persisted (see persist.go), kept only with a store:
+	// without one nothing would ever empty them.
+	keepChanges bool
+	dirty       map[certKey]struct{}
+	gone        map[certKey]struct{}
 }
 
 // maxSerialLen: RFC 5280 4.1.2.2 allows serials of up to 20 octets; the
@@ -80,12 +82,12 @@ func keyOfBytes(issuer int, b []byte) certKey {
 	return k
 }
 
-// tracked is one certificate. Times are Unix nanoseconds to keep it small.
+// tracked is one certificate.
 type tracked struct {
 	key         certKey
 	sightings   sightings
-	publishedAt int64
-	notAfter    int64 // 0: unknown
+	publishedAt int64 // Unix ns
+	notAfter    int64 // Unix ns; 0: unknown
 	epos        int32 // position in expiry; -1 when held or free
 	precert     bool
 	provenance  Provenance
@@ -109,9 +111,11 @@ func (c *tracked) expiresAt(trackFor time.Duration) int64 {
 	return at
 }
 
+// originState: times are Unix seconds, to keep a million certificates
+// times a dozen origins small.
 type originState struct {
-	lastCheck int64
-	since     int64 // when the current result began
+	lastCheck uint32
+	since     uint32 // when the current result began
 	// digest of the last verified authoritative answer (0: none), so that a
 	// byte-identical answer skips the signature check.
 	digest     uint64
@@ -144,9 +148,9 @@ func (s *originState) setFlag(f uint8, on bool) {
 // NewTracker tracks at most max certificates for the given number of
 // origins, on the default schedule until SetSchedule.
 func NewTracker(origins, max int) *Tracker {
-	t := &Tracker{index: map[certKey]int32{}, origins: origins, max: max, sched: defaultSchedule(),
+	t := &Tracker{index: newSlotIndex(), origins: origins, max: max, sched: defaultSchedule(),
 		queues: make([]originQueue, origins), held: map[int32]struct{}{}, oneSided: map[int32]struct{}{},
-		reconcileCT: true, serialLens: map[uint16]*[maxSerialLen + 1]int32{}, cdns: map[int][]int{},
+		reconcileCT: true, keepChanges: true, serialLens: map[uint16]*[maxSerialLen + 1]int32{}, cdns: map[int][]int{},
 		dirty: map[certKey]struct{}{}, gone: map[certKey]struct{}{}}
 	t.expiry = slotHeap{key: func(s int32) int64 { return t.certs[s].expiresAt(t.sched.TrackFor) },
 		pos: func(s int32) *int32 { return &t.certs[s].epos }}
@@ -202,7 +206,7 @@ func (t *Tracker) Add(c IssuedCert) (added bool, ev Evictions) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	defer t.publish()
-	if slot, ok := t.index[key]; ok {
+	if slot, ok := t.find(key); ok {
 		t.update(slot, c)
 		return false, Evictions{}
 	}
@@ -213,10 +217,10 @@ func (t *Tracker) Add(c IssuedCert) (added bool, ev Evictions) {
 	}
 	t.insert(nc, nil)
 	delete(t.gone, key)
-	if len(t.index) > t.max {
+	if t.index.n > t.max {
 		ev = t.evict()
 	}
-	_, kept := t.index[key]
+	_, kept := t.find(key)
 	return kept, ev
 }
 
@@ -240,7 +244,7 @@ func (t *Tracker) update(slot int32, c IssuedCert) {
 		}
 	}
 	if changed {
-		t.dirty[tc.key] = struct{}{}
+		t.changed(tc.key)
 		t.sided(slot)
 	}
 }
@@ -267,8 +271,8 @@ func (t *Tracker) insert(c tracked, states []originState) int32 {
 		t.enqueue(slot, o)
 	}
 	t.countCDN(slot, 1)
-	t.index[c.key] = slot
-	t.dirty[c.key] = struct{}{}
+	t.index.put(c.key, slot, t.keyAt)
+	t.changed(c.key)
 	t.expiry.push(slot)
 	t.sided(slot)
 	t.serialLen(c.key, 1)
@@ -288,9 +292,11 @@ func (t *Tracker) remove(slot int32) {
 	delete(t.held, slot)
 	delete(t.oneSided, slot)
 	t.serialLen(c.key, -1)
-	delete(t.index, c.key)
+	t.index.del(c.key, t.keyAt)
 	delete(t.dirty, c.key)
-	t.gone[c.key] = struct{}{}
+	if t.keepChanges {
+		t.gone[c.key] = struct{}{}
+	}
 	c.live = false
 	t.free = append(t.free, slot)
 }
@@ -314,6 +320,24 @@ func (t *Tracker) sided(slot int32) {
 	}
 }
 
+// KeepChanges says whether changes are kept for a store to write (the
+// default); without a store they are not.
+func (t *Tracker) KeepChanges(on bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.keepChanges = on
+	if !on {
+		clear(t.dirty)
+		clear(t.gone)
+	}
+}
+
+func (t *Tracker) changed(k certKey) {
+	if t.keepChanges {
+		t.dirty[k] = struct{}{}
+	}
+}
+
 // Len is how many certificates are tracked.
 func (t *Tracker) Len() int { return int(t.size.Load()) }
 
@@ -322,7 +346,7 @@ func (t *Tracker) Unpersisted() int { return int(t.pending.Load()) }
 
 // publish updates the mirrors; t.mu is held.
 func (t *Tracker) publish() {
-	t.size.Store(int64(len(t.index)))
+	t.size.Store(int64(t.index.n))
 	t.pending.Store(int64(len(t.dirty) + len(t.gone) + t.inflight))
 }
 

@@ -30,7 +30,8 @@ func defaultSchedule() Schedule { return Schedule{Recheck: 5 * time.Minute, Trac
 
 // next is when an authoritative answer given at s.lastCheck is due again.
 func (sc Schedule) next(s *originState, publishedAt int64) int64 {
-	return s.lastCheck + max(int64(sc.Recheck), s.lastCheck-publishedAt)
+	last := int64(s.lastCheck) * 1e9
+	return last + max(int64(sc.Recheck), last-publishedAt)
 }
 
 // budget is how many rechecks one Due may hand out; 0: no limit.
@@ -142,7 +143,7 @@ func (t *Tracker) Record(o int, d Due, res ocsp.Outcome, at time.Time) (timeToAu
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	defer t.publish()
-	slot, ok := t.index[keyOf(d.Issuer, d.Serial)]
+	slot, ok := t.find(keyOf(d.Issuer, d.Serial))
 	if !ok {
 		return 0, false // expired or evicted meanwhile
 	}
@@ -152,10 +153,10 @@ func (t *Tracker) Record(o int, d Due, res ocsp.Outcome, at time.Time) (timeToAu
 	t.dequeue(slot, o)
 	defer t.enqueue(slot, o)
 	wasAuth := s.authoritative()
-	s.lastCheck = at.UnixNano()
+	s.lastCheck = unixSeconds(at)
 	if res.Result != s.result {
-		s.result, s.since = res.Result, at.UnixNano()
-		t.dirty[c.key] = struct{}{}
+		s.result, s.since = res.Result, unixSeconds(at)
+		t.changed(c.key)
 	}
 	if !res.Result.Authoritative() {
 		s.digest = 0
@@ -164,7 +165,7 @@ func (t *Tracker) Record(o int, d Due, res ocsp.Outcome, at time.Time) (timeToAu
 	s.digest = res.Digest
 	if tu, nu := unixSeconds(res.ThisUpdate), unixSeconds(res.NextUpdate); tu != s.thisUpdate || nu != s.nextUpdate {
 		s.thisUpdate, s.nextUpdate = tu, nu
-		t.dirty[c.key] = struct{}{} // a refreshed answer: its dates survive a restart
+		t.changed(c.key) // a refreshed answer: its dates survive a restart
 	}
 	if !wasAuth && s.overdue() {
 		s.setFlag(stateOverdue, false)
@@ -174,7 +175,7 @@ func (t *Tracker) Record(o int, d Due, res ocsp.Outcome, at time.Time) (timeToAu
 		return 0, false
 	}
 	s.setFlag(stateFirstAuth, true)
-	t.dirty[c.key] = struct{}{}
+	t.changed(c.key)
 	return max(at.Sub(time.Unix(0, c.publishedAt)), 0), true
 }
 

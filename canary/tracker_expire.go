@@ -48,7 +48,7 @@ func (t *Tracker) droppable(slot int32, at int64) bool {
 // the ones paging, are the last dropped. Only that last case scans every
 // certificate: the tracker is full of violations, and it pages.
 func (t *Tracker) evict() Evictions {
-	want := len(t.index) - t.max + max(t.max/100, 1) - 1
+	want := t.index.n - t.max + max(t.max/100, 1) - 1
 	var ev Evictions
 	var kept []int32
 	for ev.Resolved < want && t.expiry.len() > 0 {

@@ -54,7 +54,7 @@ func (t *Tracker) Stats(o int, now time.Time, sla time.Duration) (OriginStats, [
 		}
 		if overdue != s.overdue() {
 			s.setFlag(stateOverdue, overdue)
-			t.dirty[c.key] = struct{}{}
+			t.changed(c.key)
 			trans = append(trans, t.transition(slot, s, at))
 		}
 		if cdn && s.result != ocsp.ResultNone && t.anyAuthoritative(slot, with) {

@@ -83,8 +83,10 @@ func serialsOf(tr *Tracker) []int64 {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	var out []int64
-	for k := range tr.index {
-		out = append(out, k.bigInt().Int64())
+	for _, c := range tr.certs {
+		if c.live {
+			out = append(out, c.key.bigInt().Int64())
+		}
 	}
 	slices.Sort(out)
 	return out
@@ -221,7 +223,7 @@ func TestAdoptRemapsOriginsAndIssuers(t *testing.T) {
 func (t *Tracker) lookup(k certKey) (*tracked, []originState) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	slot, ok := t.index[k]
+	slot, ok := t.find(k)
 	if !ok {
 		return nil, nil
 	}

@@ -83,7 +83,7 @@ func (t *Tracker) Certificates(q view.CertificateQuery, now time.Time, sla time.
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	deadline := now.Add(-sla).UnixNano()
-	top := &firstK{k: min(lo+limit, len(t.index))}
+	top := &firstK{k: min(lo+limit, t.index.n)}
 	total := 0
 	for _, slot := range t.candidates(q, want) {
 		c := &t.certs[slot]
@@ -122,7 +122,7 @@ func (t *Tracker) Certificates(q view.CertificateQuery, now time.Time, sla time.
 				a.Origin = origins[i]
 			}
 			if s.since != 0 {
-				a.Since, a.Asked = time.Unix(0, s.since).UTC(), time.Unix(0, s.lastCheck).UTC()
+				a.Since, a.Asked = time.Unix(int64(s.since), 0).UTC(), time.Unix(int64(s.lastCheck), 0).UTC()
 			}
 			vc.Origins = append(vc.Origins, a)
 		}
