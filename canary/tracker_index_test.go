@@ -3,6 +3,7 @@ package canary
 import (
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // The open-addressing index agrees with a map through growth and many
@@ -37,5 +38,16 @@ func TestSlotIndexMatchesMap(t *testing.T) {
 				t.Fatalf("step %d: index holds %d, map %d", step, x.n, len(want))
 			}
 		}
+	}
+}
+
+// The per-certificate records are sized on purpose (docs/ocsp-load.md,
+// issue 12's memory budget): a field added here costs a million times over.
+func TestRecordSizes(t *testing.T) {
+	if n := unsafe.Sizeof(tracked{}); n != 64 {
+		t.Errorf("tracked is %d bytes, want 64", n)
+	}
+	if n := unsafe.Sizeof(originState{}); n != 32 {
+		t.Errorf("originState is %d bytes, want 32", n)
 	}
 }
