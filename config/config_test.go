@@ -20,7 +20,7 @@ func TestLoadGood(t *testing.T) {
 	if cfg.Replication.Timeout.D() != 3*time.Second || cfg.Replication.RateWindow.D() != 5*time.Minute {
 		t.Errorf("replication defaults not applied: %+v", cfg.Replication)
 	}
-	if cfg.OCSP.MaxTracked != DefaultMaxTracked || cfg.OCSP.TrackFor.D() != 24*time.Hour {
+	if cfg.OCSP.MaxTracked != DefaultMaxTracked || cfg.OCSP.TrackFor.D() != 24*time.Hour || cfg.OCSP.RecheckRate != DefaultRecheckRate {
 		t.Errorf("ocsp defaults not applied: max_tracked=%d track_for=%s", cfg.OCSP.MaxTracked, cfg.OCSP.TrackFor.D())
 	}
 	if o := cfg.OCSP.Origins[1]; o.Method != "POST" || !o.CDN || o.Timeout.D() != 5*time.Second || o.Concurrency != DefaultConcurrency {
@@ -59,6 +59,7 @@ func TestLoadBad(t *testing.T) {
 		{"upstream_unknown", `bad/upstream_unknown.yml:4: replicas[0].upstream: upstream "replica-9" is not another configured replica`},
 		{"upstream_slot", `bad/upstream_slot.yml:5: replicas[0].slot: slot is not supported with upstream (a cascading replica's slot is on its upstream replica)`},
 		{"upstream_loop", `bad/upstream_loop.yml:4: replicas[0].upstream: upstream "replica-2" leads back to "replica-1": a loop`},
+		{"recheck_rate", `bad/recheck_rate.yml:3: ocsp.recheck_rate: recheck_rate must be positive (rechecks per second per origin)`},
 		{"empty", `bad/empty.yml: nothing to monitor: configure replicas, ocsp.origins and/or crl`},
 	}
 	for _, tc := range cases {
