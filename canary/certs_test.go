@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -92,4 +93,124 @@ func TestDirSourceNewChangedGone(t *testing.T) {
 	if st, err := os.Stat(filepath.Join(dir, "b.der")); err != nil || st.Mode().Perm() != 0o444 {
 		t.Errorf("b.der changed: %v %v", st.Mode(), err)
 	}
+}
+
+// A spool file is read once; only one caught mid-write (looked at again a
+// listing later) or unreadable (looked at again while it stays so) is read
+// again, and then only if its time or size moved.
+func TestDirSourceRereads(t *testing.T) {
+	p := newTestPKI(t)
+	dir := t.TempDir()
+	ctx := context.Background()
+	path := func(name string) string { return filepath.Join(dir, name) }
+	src := NewDirSource(dir)
+	fetch := func() []Found {
+		t.Helper()
+		found, err := src.Fetch(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return found
+	}
+
+	// Created, not yet written: read empty, then again once written.
+	if err := os.WriteFile(path("a.der"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if found := fetch(); len(found) != 1 || len(found[0].Raw) != 0 {
+		t.Fatalf("first fetch: %v; want a.der, empty", found)
+	}
+	der := p.leafDER(t, 1, false)
+	if err := os.WriteFile(path("a.der"), der, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if found := fetch(); len(found) != 1 || len(found[0].Raw) != len(der) || found[0].Provenance != ProvenanceSpoolMTime {
+		t.Fatalf("after the write: %v; want a.der with its certificate", found)
+	}
+	if found := fetch(); len(found) != 0 || len(src.recheck) != 0 {
+		t.Fatalf("unchanged: %v, %d names to look at again; want none", found, len(src.recheck))
+	}
+
+	// Unreadable: counted once, then again when rewritten.
+	big := make([]byte, maxCertFileBytes+1)
+	if err := os.WriteFile(path("b.der"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if found := fetch(); len(found) != 1 || !found[0].Unreadable {
+		t.Fatalf("unreadable: %v", found)
+	}
+	if found := fetch(); len(found) != 0 {
+		t.Fatalf("unreadable, unchanged: %v; want nothing", found)
+	}
+	if err := os.WriteFile(path("b.der"), p.leafDER(t, 2, false), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if found := fetch(); len(found) != 1 || found[0].Unreadable || found[0].ID != "b.der" {
+		t.Fatalf("rewritten: %v; want b.der read", found)
+	}
+
+	// A settled name is not looked at again, even if changed: files are written once.
+	if err := os.WriteFile(path("a.der"), p.leafDER(t, 3, false), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fetch() // b.der settles
+	if found := fetch(); len(found) != 0 || len(src.seen) != 2 {
+		t.Errorf("settled names: %v read again, %d known; want none, 2", found, len(src.seen))
+	}
+}
+
+// A listing cut short goes on where it stopped, and forgets only names a
+// whole listing did not see.
+func TestDirSourceListingResumes(t *testing.T) {
+	dir := t.TempDir()
+	const n = 3 * dirBatch
+	for i := range n {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%05d.pem", i)), []byte{byte(i)}, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := NewDirSource(dir)
+	got := map[string]int{}
+	calls := 0
+	for len(got) < n {
+		found, err := src.Fetch(&expiring{Context: context.Background(), left: 1}) // one file a call
+		if calls++; err == nil && len(got)+len(found) < n || calls > 2*n {
+			t.Fatalf("call %d: %d files, %v; %d of %d read", calls, len(found), err, len(got), n)
+		}
+		for _, f := range found {
+			got[f.ID]++
+		}
+		if src.gen != 1 {
+			t.Fatalf("call %d started listing %d; want the first one continued", calls, src.gen)
+		}
+	}
+	for name, c := range got {
+		if c != 1 {
+			t.Errorf("%s returned %d times", name, c)
+		}
+	}
+	if err := os.Remove(filepath.Join(dir, "00000.pem")); err != nil {
+		t.Fatal(err)
+	}
+	for src.dir != nil || len(src.seen) == n { // end the listing under way, then one whole one
+		if _, err := src.Fetch(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := src.seen["00000.pem"]; ok || len(src.seen) != n-1 {
+		t.Errorf("%d names known; want the removed one forgotten", len(src.seen))
+	}
+}
+
+// expiring is a context whose deadline passes after left calls to Err.
+type expiring struct {
+	context.Context
+	left int
+}
+
+func (c *expiring) Err() error {
+	if c.left--; c.left < 0 {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
