@@ -160,9 +160,12 @@ func TestCRLRevocationsListedAndOverdue(t *testing.T) {
 			lab.SQL(t, "replica-1", "SELECT pg_wal_replay_resume()")
 		}
 	}()
-	second := lab.Revoke(t, lab.Issue(t), 4)
-	lab.CRL(t, "ocsp-refresh")
+	issued := lab.Issue(t)
+	// Before the revocation's own revoked_at: the lab's steps after it take
+	// seconds on a loaded machine, and the deadline runs from revoked_at.
 	revokedAt := time.Now()
+	second := lab.Revoke(t, issued, 4)
+	lab.CRL(t, "ocsp-refresh")
 	listed++
 	eventually(t, crlDeadline, "origin-2 lists the second revocation", func() error {
 		return wantCRLStates(reg, t, "origin-2", map[string]float64{"listed": listed, "overdue": 0})
