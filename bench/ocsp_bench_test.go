@@ -220,30 +220,48 @@ func runPhase(b *testing.B, n int, cpu labCPU, do func(i int) error) phase {
 	return p
 }
 
-// BenchmarkTrackedMemory: heap bytes per tracked certificate, with three
-// origins and the source's seen-set, at 100,000 certificates.
+// BenchmarkTrackedMemory: heap bytes per tracked certificate, the tracker
+// and one source's seen-set, at 100,000 certificates with 3 origins and at
+// 1,000,000 with 3 and 16 (issue 12: ≤ 256 B at 1M × 3, ≤ 512 B at 1M × 16).
 func BenchmarkTrackedMemory(b *testing.B) {
-	const n = 100000
-	for b.Loop() {
-		runtime.GC()
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		tr := canary.NewTracker(3, n)
-		seen := canary.NewSeenSet(n)
-		raw := make([]byte, 1200)
-		now := time.Now()
-		for i := 0; i < n; i++ {
-			copy(raw, strconv.Itoa(i))
-			seen.Add(raw)
-			serial := probesSerial(i)
-			tr.Add(canary.IssuedCert{Serial: serial, PublishedAt: now.Add(time.Duration(i)), Kind: canary.KindCertificate})
-		}
-		runtime.GC()
-		runtime.ReadMemStats(&after)
-		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "bytes/cert")
-		runtime.KeepAlive(tr)
-		runtime.KeepAlive(seen)
+	for _, c := range []struct{ certs, origins int }{{100000, 3}, {1000000, 3}, {1000000, 16}} {
+		b.Run(fmt.Sprintf("certs=%d/origins=%d", c.certs, c.origins), func(b *testing.B) {
+			for b.Loop() {
+				tracker, seen := trackedMemory(c.certs, c.origins)
+				b.ReportMetric(tracker+seen, "bytes/cert")
+				b.ReportMetric(tracker, "tracker-bytes/cert")
+				b.ReportMetric(seen, "seen-bytes/cert")
+			}
+		})
 	}
+}
+
+// trackedMemory fills a tracker and a seen-set with n certificates and
+// returns the heap each holds per certificate.
+func trackedMemory(n, origins int) (tracker, seen float64) {
+	now := time.Now()
+	heap := func() uint64 {
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	h0 := heap()
+	tr := canary.NewTracker(origins, n)
+	for i := 0; i < n; i++ {
+		tr.Add(canary.IssuedCert{Serial: probesSerial(i), PublishedAt: now.Add(time.Duration(i)), Kind: canary.KindCertificate})
+	}
+	h1 := heap()
+	ss := canary.NewSeenSet(n)
+	raw := make([]byte, 1200)
+	for i := 0; i < n; i++ {
+		copy(raw, strconv.Itoa(i))
+		ss.Add(raw)
+	}
+	h2 := heap()
+	runtime.KeepAlive(tr)
+	runtime.KeepAlive(ss)
+	return float64(h1-h0) / float64(n), float64(h2-h1) / float64(n)
 }
 
 func labtestWaitReplicated(b *testing.B, lab *labtest.Lab, want int) {
