@@ -64,7 +64,10 @@ type originTarget struct {
 	name   string
 	cdn    bool
 	client *ocsp.Client
-	conc   int
+	// wake starts a pass at once when a source found new certificates, so
+	// their first check does not wait for the next tick.
+	wake chan struct{}
+	conc int
 	// timeout bounds one request.
 	timeout time.Duration
 
@@ -123,7 +126,7 @@ func newCanary(cfg *config.Config, m *metrics, st *store.Store, logger *slog.Log
 			DisableCompression:    true,
 		}
 		c.origins = append(c.origins, &originTarget{
-			idx: i, name: og.Name, cdn: og.CDN, conc: og.Concurrency, timeout: og.Timeout.D(),
+			idx: i, name: og.Name, cdn: og.CDN, conc: og.Concurrency, timeout: og.Timeout.D(), wake: make(chan struct{}, 1),
 			client: &ocsp.Client{URL: og.URL, Host: og.Host, Method: og.Method, Responders: responders,
 				HTTP: &http.Client{Transport: transport, Timeout: og.Timeout.D(),
 					// An OCSP answer is the origin's own; a redirect is an error.
@@ -195,7 +198,7 @@ func (c *canary) Start(ctx context.Context, wg *sync.WaitGroup) {
 	for _, o := range c.origins {
 		l := logger.With("probe", probeOCSP, "origin", o.name)
 		// A pass may use the whole interval; each request has its own timeout.
-		target.Every(ctx, wg, interval, interval, l, func(ctx context.Context) { c.checkOrigin(ctx, o, l) })
+		target.EveryOrWhen(ctx, wg, interval, interval, o.wake, l, func(ctx context.Context) { c.checkOrigin(ctx, o, l) })
 	}
 	c.compliance.start(ctx, wg, logger)
 	c.reconciler.start(ctx, wg, logger)
@@ -225,8 +228,17 @@ func (c *canary) pollSource(ctx context.Context, s *sourceTarget, logger *slog.L
 		s.mu.Unlock()
 	}
 	c.tracker.Expire(start)
+	added := false
 	for _, f := range found {
-		c.take(s, f, start, logger)
+		added = c.take(s, f, start, logger) || added
+	}
+	if added {
+		for _, o := range c.origins {
+			select {
+			case o.wake <- struct{}{}:
+			default: // a pass is already due
+			}
+		}
 	}
 	if err == nil {
 		// Only now, with all it read tracked, is the source complete to here.
@@ -269,15 +281,16 @@ func (c *canary) recordSource(s *sourceTarget, start time.Time, err error, logge
 }
 
 // take parses, counts and tracks one certificate a source returned. Each
-// distinct certificate is parsed, counted and logged once.
-func (c *canary) take(s *sourceTarget, f Found, now time.Time, logger *slog.Logger) {
+// distinct certificate is parsed, counted and logged once. It reports
+// whether the tracker has a new certificate.
+func (c *canary) take(s *sourceTarget, f Found, now time.Time, logger *slog.Logger) bool {
 	if f.Unreadable {
 		c.m.sourceErrors.WithLabelValues(s.name, SourceErrUnparseable).Inc()
 		logger.Warn("certificate skipped", "id", f.ID, "reason", SourceErrUnparseable, "err", "unreadable")
-		return
+		return false
 	}
 	if !s.seen.Add(f.Raw) {
-		return
+		return false
 	}
 	ic, err := ParseIssued(f, c.issuers, now)
 	ic.SeenBy = s.role
@@ -290,10 +303,10 @@ func (c *canary) take(s *sourceTarget, f Found, now time.Time, logger *slog.Logg
 		}
 		c.m.sourceErrors.WithLabelValues(s.name, reason).Inc()
 		logger.Warn("certificate skipped", "id", f.ID, "reason", reason, "err", err)
-		return
+		return false
 	}
 	if ic.NotAfter.Before(now) {
-		return // expired: no status answer is owed
+		return false // expired: no status answer is owed
 	}
 	c.m.discovered.WithLabelValues(s.name, ic.Kind).Inc()
 	s.mu.Lock()
@@ -312,6 +325,7 @@ func (c *canary) take(s *sourceTarget, f Found, now time.Time, logger *slog.Logg
 		logger.Debug("tracking certificate", "serial", ic.Serial.Text(16), "kind", ic.Kind,
 			"published_at", ic.PublishedAt, "provenance", ic.Provenance)
 	}
+	return added
 }
 
 func (c *canary) checkOrigin(ctx context.Context, o *originTarget, logger *slog.Logger) {

@@ -146,3 +146,29 @@ func TestSQLSourceAdvance(t *testing.T) {
 		}
 	}
 }
+
+// A source that finds a new certificate wakes every origin loop, so its
+// first check does not wait up to an interval for the next tick; finding
+// nothing new wakes none.
+func TestNewCertificateWakesOrigins(t *testing.T) {
+	p := newTestPKI(t)
+	dir := t.TempDir()
+	c, s := spoolCanary(t, p, dir)
+	c.origins = []*originTarget{{name: "o", wake: make(chan struct{}, 1)}}
+	c.pollSource(context.Background(), s, quiet)
+	if len(c.origins[0].wake) != 0 {
+		t.Fatal("an empty spool woke the origin")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "1.der"), p.Leaf(t, 1, false), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.pollSource(context.Background(), s, quiet)
+	if len(c.origins[0].wake) != 1 {
+		t.Fatal("a new certificate did not wake the origin")
+	}
+	<-c.origins[0].wake
+	c.pollSource(context.Background(), s, quiet)
+	if len(c.origins[0].wake) != 0 {
+		t.Error("a certificate already tracked woke the origin again")
+	}
+}

@@ -19,9 +19,8 @@ type Schedule struct {
 	// TrackFor ends rechecks of certificates resolved at every origin.
 	TrackFor time.Duration
 	// Rate is the recheck budget: rechecks per second per origin (0: no
-	// limit); Pass is how often Due is called, to turn it into a count per
-	// call. First checks, and certificates not authoritative, never wait
-	// for it.
+	// limit), saved up for at most one Pass (the interval). First checks,
+	// and certificates not authoritative, never wait for it.
 	Rate float64
 	Pass time.Duration
 }
@@ -34,12 +33,21 @@ func (sc Schedule) next(s *originState, publishedAt int64) int64 {
 	return last + max(int64(sc.Recheck), last-publishedAt)
 }
 
-// budget is how many rechecks one Due may hand out; 0: no limit.
-func (sc Schedule) budget() int {
+// allowance is how many rechecks origin o's queue may hand out at at (-1:
+// no limit). The budget refills at Rate per second up to one pass's worth,
+// so passes woken early by new certificates add no rechecks.
+func (sc Schedule) allowance(q *originQueue, at int64) int {
 	if sc.Rate <= 0 {
-		return 0
+		return -1
 	}
-	return max(int(math.Ceil(sc.Rate*sc.Pass.Seconds())), 1)
+	full := max(math.Ceil(sc.Rate*sc.Pass.Seconds()), 1)
+	if q.refilledAt == 0 {
+		q.tokens = full
+	} else {
+		q.tokens = min(full, q.tokens+sc.Rate*float64(at-q.refilledAt)/1e9)
+	}
+	q.refilledAt = at
+	return int(q.tokens)
 }
 
 // SetSchedule changes the schedule; the recheck queues are reordered.
@@ -95,7 +103,8 @@ func (t *Tracker) Due(o int, now time.Time) []Due {
 // rechecks pops the authoritative certificates due at origin o, within
 // the budget, and puts them back: they stay due until Record.
 func (t *Tracker) rechecks(o int, at int64) []Due {
-	q, budget := &t.queues[o], t.sched.budget()
+	q := &t.queues[o]
+	budget := t.sched.allowance(q, at)
 	cutoff := at - int64(t.sched.TrackFor)
 	var out []Due
 	var popped []int32
@@ -104,7 +113,7 @@ func (t *Tracker) rechecks(o int, at int64) []Due {
 		slot := q.recheck.top()
 		if late := at - q.recheck.key(slot); late < 0 {
 			break
-		} else if budget > 0 && len(out) == budget {
+		} else if budget >= 0 && len(out) == budget {
 			q.backlog = late
 			break
 		}
@@ -121,6 +130,9 @@ func (t *Tracker) rechecks(o int, at int64) []Due {
 	}
 	for _, slot := range popped {
 		q.recheck.push(slot)
+	}
+	if budget > 0 {
+		q.tokens -= float64(len(out))
 	}
 	return out
 }

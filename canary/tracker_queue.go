@@ -18,6 +18,9 @@ type originQueue struct {
 	// ns); sampleAt: where ComplianceSample reads the heap next.
 	backlog  int64
 	sampleAt int
+	// The recheck budget's bucket: tokens left, refilled at refilledAt.
+	tokens     float64
+	refilledAt int64
 }
 
 // enqueue puts slot's state at origin o where it belongs.

@@ -70,7 +70,10 @@ func TestRecheckBudget(t *testing.T) {
 	for _, x := range d[2:] {
 		tr.Record(0, x, good(now), now)
 	}
-	if next := tr.Due(0, now); len(next) != 5 || next[2].Serial.Int64() != 4 {
+	if again := tr.Due(0, now); len(again) != 2 {
+		t.Errorf("a pass woken at once: %d due; want no recheck before the budget refills", len(again))
+	}
+	if next := tr.Due(0, now.Add(3*time.Second)); len(next) != 5 || next[2].Serial.Int64() != 4 {
 		t.Errorf("next pass: %v; want the rechecks to go on with serial 4", next)
 	}
 }

@@ -16,6 +16,12 @@ func Cancelled(ctx context.Context) bool { return errors.Is(ctx.Err(), context.C
 // Every runs fn now and then at each interval until ctx ends. Each run gets
 // its own deadline, so one hung target never stalls another loop.
 func Every(ctx context.Context, wg *sync.WaitGroup, interval, timeout time.Duration, logger *slog.Logger, fn func(context.Context)) {
+	EveryOrWhen(ctx, wg, interval, timeout, nil, logger, fn)
+}
+
+// EveryOrWhen is Every that also runs fn as soon as wake fires (after the
+// run under way, if any): new work need not wait for the next tick.
+func EveryOrWhen(ctx context.Context, wg *sync.WaitGroup, interval, timeout time.Duration, wake <-chan struct{}, logger *slog.Logger, fn func(context.Context)) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -30,6 +36,7 @@ func Every(ctx context.Context, wg *sync.WaitGroup, interval, timeout time.Durat
 				logger.Debug("loop stopped")
 				return
 			case <-t.C:
+			case <-wake:
 			}
 		}
 	}()
