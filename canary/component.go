@@ -141,11 +141,12 @@ func newCanary(cfg *config.Config, m *metrics, st *store.Store, logger *slog.Log
 			c.tracker.CompareCDN(o.idx, c.nonCDN)
 		}
 	}
-	hasCT := false
+	hasCT, hasInventory := false, false
 	for _, s := range o.Sources {
 		hasCT = hasCT || s.Type == config.SourceCT
+		hasInventory = hasInventory || s.Inventory
 	}
-	c.tracker.ReconcileCT(hasCT)
+	c.tracker.Reconciling(hasInventory, hasCT)
 	var origins, sources []string
 	for _, og := range o.Origins {
 		origins = append(origins, og.Name)

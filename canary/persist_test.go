@@ -74,3 +74,32 @@ func TestDecodeRefusesDamage(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A recovery recorded but not yet reported when the state was saved (a
+// crash between an answer and the end of the pass) is reported after the
+// restart.
+func TestRecoveryReportedAfterRestart(t *testing.T) {
+	pe := &persister{origins: []string{"o"}}
+	tr := NewTracker(1, 10)
+	tr.Add(issued(1, t0))
+	tr.Record(0, due(1), ocsp.Outcome{Result: ocsp.ResultUnauthorized}, t0)
+	if _, trans := tr.Stats(0, t0.Add(20*time.Minute), 15*time.Minute); len(trans) != 1 {
+		t.Fatalf("transitions %v; want overdue", trans)
+	}
+	tr.Record(0, due(1), good(t0), t0.Add(21*time.Minute))
+	// The saved record says authoritative and still overdue-flagged (a
+	// record of the previous version) or, now, recovered with the line
+	// queued in memory: both come back as one recovery.
+	c, states := tr.lookup(keyOf(0, big.NewInt(1)))
+	states[0].setFlag(stateOverdue, true)
+	rec := pe.encode(c, states)
+	k, st, err := pe.decode(c.key, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr2 := NewTracker(1, 10)
+	tr2.insert(k, st)
+	if _, trans := tr2.Stats(0, t0.Add(22*time.Minute), 15*time.Minute); len(trans) != 1 || !trans[0].Recovered {
+		t.Errorf("after restart: transitions %v; want one recovery", trans)
+	}
+}

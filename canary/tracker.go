@@ -40,8 +40,8 @@ type Tracker struct {
 	cdns map[int][]int
 	// oneSided: found by a CT source or an inventory source but not both,
 	// the only certificates reconciliation looks at.
-	oneSided    map[int32]struct{}
-	reconcileCT bool
+	oneSided               map[int32]struct{}
+	reconcile, reconcileCT bool
 	serialLens  map[uint16]*[maxSerialLen + 1]int32
 	// invGrace: how long after a CT log has a certificate it must be in an
 	// inventory source (see inventory.go).
@@ -150,7 +150,7 @@ func (s *originState) setFlag(f uint8, on bool) {
 func NewTracker(origins, max int) *Tracker {
 	t := &Tracker{index: newSlotIndex(), origins: origins, max: max, sched: defaultSchedule(),
 		queues: make([]originQueue, origins), held: map[int32]struct{}{}, oneSided: map[int32]struct{}{},
-		reconcileCT: true, keepChanges: true, serialLens: map[uint16]*[maxSerialLen + 1]int32{}, cdns: map[int][]int{},
+		reconcile: true, reconcileCT: true, keepChanges: true, serialLens: map[uint16]*[maxSerialLen + 1]int32{}, cdns: map[int][]int{},
 		dirty: map[certKey]struct{}{}, gone: map[certKey]struct{}{}}
 	t.expiry = slotHeap{key: func(s int32) int64 { return t.certs[s].expiresAt(t.sched.TrackFor) },
 		pos: func(s int32) *int32 { return &t.certs[s].epos }}
@@ -169,12 +169,14 @@ func (t *Tracker) CompareCDN(cdn int, with []int) {
 	t.cdns[cdn] = with
 }
 
-// ReconcileCT says whether a CT source is configured: without one, no
-// certificate can be missing from a CT log, so none is watched for it.
-func (t *Tracker) ReconcileCT(on bool) {
+// Reconciling says whether an inventory source and a CT source are
+// configured: without an inventory source nothing is reconciled; without a
+// CT source no certificate can be missing from a CT log. Call it before
+// anything is tracked.
+func (t *Tracker) Reconciling(inventory, ct bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.reconcileCT = on
+	t.reconcile, t.reconcileCT = inventory, ct
 }
 
 func (t *Tracker) state(slot int32, o int) *originState { return &t.states[int(slot)*t.origins+o] }
@@ -268,6 +270,12 @@ func (t *Tracker) insert(c tracked, states []originState) int32 {
 		if states != nil {
 			*s = states[o]
 		}
+		if s.authoritative() && s.overdue() {
+			// Answered after it was found overdue, and saved before the
+			// recovery was reported (a crash in between): report it now.
+			s.setFlag(stateOverdue, false)
+			t.queues[o].recovered = append(t.queues[o].recovered, t.transition(slot, s, time.Now().UnixNano()))
+		}
 		t.enqueue(slot, o)
 	}
 	t.countCDN(slot, 1)
@@ -310,8 +318,12 @@ func (t *Tracker) serialLen(k certKey, d int32) {
 	lens[k.n] += d
 }
 
-// sided keeps oneSided up to date for the certificate in slot.
+// sided keeps oneSided up to date for the certificate in slot; without an
+// inventory source nothing is reconciled, and nothing kept for it.
 func (t *Tracker) sided(slot int32) {
+	if !t.reconcile {
+		return
+	}
 	w := t.certs[slot].sightings
 	if (w.ct > 0 && w.inventory == 0) || (t.reconcileCT && w.inventory > 0 && w.ct == 0) {
 		t.oneSided[slot] = struct{}{}

@@ -27,10 +27,28 @@ type Schedule struct {
 
 func defaultSchedule() Schedule { return Schedule{Recheck: 5 * time.Minute, TrackFor: 24 * time.Hour} }
 
-// next is when an authoritative answer given at s.lastCheck is due again.
+// Answers are asked again before their stored dates would trip the
+// response-freshness alerts (CertstatusOCSPResponseNearExpiry: nextUpdate
+// within 8h; CertstatusOCSPResponseNotRefreshed: thisUpdate older than 4d),
+// so the gauges show the origin's current answers, not old ones.
+const (
+	nearExpiry   = 8 * time.Hour
+	notRefreshed = 4 * 24 * time.Hour
+)
+
+// next is when an authoritative answer given at s.lastCheck is due again:
+// after max(Recheck, the certificate's age then), but before its dates
+// would trip a freshness alert, and never sooner than Recheck.
 func (sc Schedule) next(s *originState, publishedAt int64) int64 {
-	last := int64(s.lastCheck) * 1e9
-	return last + max(int64(sc.Recheck), last-publishedAt)
+	last, r := int64(s.lastCheck)*1e9, int64(sc.Recheck)
+	at := last + max(r, last-publishedAt)
+	if s.nextUpdate != 0 {
+		at = min(at, int64(s.nextUpdate)*1e9-int64(nearExpiry)-r)
+	}
+	if s.thisUpdate != 0 {
+		at = min(at, int64(s.thisUpdate)*1e9+int64(notRefreshed)-r)
+	}
+	return max(at, last+r)
 }
 
 // allowance is how many rechecks origin o's queue may hand out at at (-1:
@@ -83,10 +101,17 @@ func (t *Tracker) Due(o int, now time.Time) []Due {
 	at := now.UnixNano()
 	q := &t.queues[o]
 	var fresh, again []Due
+	// A pass woken early by new certificates does not ask again what was
+	// asked less than half an interval ago.
+	recent := at - int64(t.sched.Pass)/2
 	for i := 0; i < len(q.waiting); {
 		slot := q.waiting[i]
 		if c := &t.certs[slot]; c.notAfter != 0 && c.notAfter < at {
 			t.remove(slot) // moves another slot to i
+			continue
+		}
+		i++
+		if s := t.state(slot, o); s.result != ocsp.ResultNone && int64(s.lastCheck)*1e9 > recent {
 			continue
 		}
 		d := t.due(slot, o)
@@ -95,7 +120,6 @@ func (t *Tracker) Due(o int, now time.Time) []Due {
 		} else {
 			fresh = append(fresh, d)
 		}
-		i++
 	}
 	return append(append(fresh, again...), t.rechecks(o, at)...)
 }
@@ -120,7 +144,7 @@ func (t *Tracker) rechecks(o int, at int64) []Due {
 		q.recheck.pop()
 		c := &t.certs[slot]
 		// Past track_for, only resolved certificates leave; a held one keeps
-		// being asked here so its dates stay fresh.
+		// being asked here (next keeps its dates fresh).
 		if (c.notAfter != 0 && c.notAfter < at) || (c.publishedAt < cutoff && t.resolved(slot)) {
 			t.remove(slot)
 			continue

@@ -50,6 +50,12 @@ func (t *Tracker) droppable(slot int32, at int64) bool {
 func (t *Tracker) evict() Evictions {
 	want := t.index.n - t.max + max(t.max/100, 1) - 1
 	var ev Evictions
+	for slot := range t.held { // resolved since the last Expire
+		if ev.Resolved < want && t.resolved(slot) {
+			t.remove(slot)
+			ev.Resolved++
+		}
+	}
 	var kept []int32
 	for ev.Resolved < want && t.expiry.len() > 0 {
 		slot := t.expiry.pop()

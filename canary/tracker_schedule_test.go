@@ -206,3 +206,47 @@ func TestDueCarriesTheKnownAnswer(t *testing.T) {
 		t.Errorf("after a non-authoritative answer: %+v; want nothing known", d)
 	}
 }
+
+// However old the certificate, an answer is asked again before its stored
+// dates would trip the freshness alerts (nextUpdate within 8h, thisUpdate
+// older than 4 days): the gauges must show the origin's current answers.
+func TestRecheckBeforeTheAnswerGoesStale(t *testing.T) {
+	tr := NewTracker(1, 10)
+	tr.SetSchedule(Schedule{Recheck: 5 * time.Minute, TrackFor: 30 * day})
+	tr.Add(issued(1, t0.Add(-100*time.Hour)))
+	res := ocsp.Outcome{Result: ocsp.ResultGood, ThisUpdate: t0.Add(-time.Hour), NextUpdate: t0.Add(12 * time.Hour)}
+	tr.Record(0, due(1), res, t0) // by age alone, next in 100 hours
+	if d := tr.Due(0, t0.Add(3*time.Hour)); len(d) != 0 {
+		t.Errorf("3h later: %d due; the answer is still 9h from its nextUpdate", len(d))
+	}
+	if d := tr.Due(0, t0.Add(4*time.Hour)); len(d) != 1 {
+		t.Errorf("4h later: %d due; want it asked before its nextUpdate is 8h away", len(d))
+	}
+	// An origin that keeps serving that answer is asked every recheck interval.
+	at := t0.Add(6 * time.Hour)
+	tr.Record(0, due(1), res, at)
+	if d := tr.Due(0, at.Add(5*time.Minute+time.Second)); len(d) != 1 {
+		t.Errorf("an answer near its nextUpdate: %d due after 5m; want it rechecked every interval", len(d))
+	}
+	long := ocsp.Outcome{Result: ocsp.ResultGood, ThisUpdate: at, NextUpdate: at.Add(10 * day)}
+	tr.Record(0, due(1), long, at)
+	if d := tr.Due(0, at.Add(4*day-time.Minute)); len(d) != 1 {
+		t.Errorf("%d due; want it asked before its thisUpdate is 4 days old", len(d))
+	}
+}
+
+// A pass woken early by new certificates skips what it asked less than
+// half an interval ago; a never-asked certificate is always asked.
+func TestWokenPassSkipsWhatWasJustAsked(t *testing.T) {
+	tr := NewTracker(1, 10)
+	tr.SetSchedule(Schedule{Recheck: 5 * time.Minute, TrackFor: day, Pass: 15 * time.Second})
+	tr.Add(issued(1, t0))
+	tr.Record(0, due(1), ocsp.Outcome{Result: ocsp.ResultUnauthorized}, t0)
+	tr.Add(issued(2, t0))
+	if d := tr.Due(0, t0.Add(5*time.Second)); len(d) != 1 || d[0].Serial.Int64() != 2 {
+		t.Errorf("woken 5s after: %v; want only the never-asked serial 2", d)
+	}
+	if d := tr.Due(0, t0.Add(15*time.Second)); len(d) != 2 {
+		t.Errorf("the next regular pass: %d due, want 2", len(d))
+	}
+}
