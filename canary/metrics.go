@@ -1,6 +1,8 @@
 package canary
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/certstatus/certstatus_exporter/internal/target"
@@ -35,6 +37,38 @@ type metrics struct {
 	evictedUnresolved prometheus.Counter
 	ct                *ctMetrics
 	compliance        *complianceMetrics
+
+	// series are each configured origin's gauge series, labels built once
+	// by initLabels, so a scrape allocates no label set.
+	seriesMu sync.RWMutex
+	series   map[string]*originSeries
+}
+
+// originSeries are one origin's gauge series.
+type originSeries struct {
+	certs                    [3]target.Series // by certStates
+	up                       target.Series
+	oldestThis, newestThis   target.Series
+	earliestNext, latestNext target.Series
+	cdnStatus, cdnOlderThis  target.Series
+}
+
+func newOriginSeries(o string) *originSeries {
+	s := &originSeries{up: target.NewSeries(ocspOriginUp, o),
+		oldestThis: target.NewSeries(ocspOldestThis, o), newestThis: target.NewSeries(ocspNewestThis, o),
+		earliestNext: target.NewSeries(ocspEarliestNext, o), latestNext: target.NewSeries(ocspLatestNext, o),
+		cdnStatus: target.NewSeries(ocspCDNDisagree, o, "status"), cdnOlderThis: target.NewSeries(ocspCDNDisagree, o, "this_update")}
+	for i, st := range certStates() {
+		s.certs[i] = target.NewSeries(ocspCertificates, o, st)
+	}
+	return s
+}
+
+// originSeries is origin o's series; nil if o is not configured.
+func (m *metrics) originSeries(o string) *originSeries {
+	m.seriesMu.RLock()
+	defer m.seriesMu.RUnlock()
+	return m.series[o]
 }
 
 func newMetrics() *metrics {
@@ -71,6 +105,16 @@ func (m *metrics) collectors() []prometheus.Collector {
 // initLabels creates every series of the configured targets at zero, so
 // rates and absent() work from the start.
 func (m *metrics) initLabels(origins, sources []string) {
+	m.seriesMu.Lock()
+	if m.series == nil {
+		m.series = map[string]*originSeries{}
+	}
+	for _, o := range origins {
+		if m.series[o] == nil {
+			m.series[o] = newOriginSeries(o)
+		}
+	}
+	m.seriesMu.Unlock()
 	for _, o := range origins {
 		for _, r := range ocsp.Results() {
 			m.responses.WithLabelValues(o, r.String())
@@ -96,6 +140,11 @@ func (m *metrics) initLabels(origins, sources []string) {
 // forget drops the series of origins and sources no longer configured.
 func (m *metrics) forget(origins, sources []string) {
 	m.compliance.forget(origins)
+	m.seriesMu.Lock()
+	for _, o := range origins {
+		delete(m.series, o)
+	}
+	m.seriesMu.Unlock()
 	for _, o := range origins {
 		l := prometheus.Labels{"origin": o}
 		m.responses.DeletePartialMatch(l)
