@@ -405,26 +405,30 @@ func (c *canary) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	for _, o := range c.origins {
+		se := c.m.originSeries(o.name)
+		if se == nil { // not configured any more: a reload is replacing this canary
+			continue
+		}
 		o.mu.RLock()
 		if !o.statsAt.IsZero() {
 			st := o.stats
-			for i, n := range []int{st.Pending, st.Authoritative, st.Overdue} {
-				ch <- target.Gauge(ocspCertificates, float64(n), o.name, certStates()[i])
-			}
+			ch <- se.certs[0].Gauge(float64(st.Pending))
+			ch <- se.certs[1].Gauge(float64(st.Authoritative))
+			ch <- se.certs[2].Gauge(float64(st.Overdue))
 			if !st.OldestThisUpdate.IsZero() {
-				ch <- target.Gauge(ocspOldestThis, target.Unix(st.OldestThisUpdate), o.name)
-				ch <- target.Gauge(ocspNewestThis, target.Unix(st.NewestThisUpdate), o.name)
-				ch <- target.Gauge(ocspEarliestNext, target.Unix(st.EarliestNextUpdate), o.name)
-				ch <- target.Gauge(ocspLatestNext, target.Unix(st.LatestNextUpdate), o.name)
+				ch <- se.oldestThis.Gauge(target.Unix(st.OldestThisUpdate))
+				ch <- se.newestThis.Gauge(target.Unix(st.NewestThisUpdate))
+				ch <- se.earliestNext.Gauge(target.Unix(st.EarliestNextUpdate))
+				ch <- se.latestNext.Gauge(target.Unix(st.LatestNextUpdate))
 			}
 			ch <- target.Gauge(ocspBacklog, st.RecheckBacklog.Seconds(), o.name)
 			if o.cdn {
-				ch <- target.Gauge(ocspCDNDisagree, float64(st.CDNWorseStatus), o.name, "status")
-				ch <- target.Gauge(ocspCDNDisagree, float64(st.CDNOlderThisUpdate), o.name, "this_update")
+				ch <- se.cdnStatus.Gauge(float64(st.CDNWorseStatus))
+				ch <- se.cdnOlderThis.Gauge(float64(st.CDNOlderThisUpdate))
 			}
 		}
 		if o.probed {
-			ch <- target.BoolGauge(ocspOriginUp, o.up, o.name)
+			ch <- se.up.Bool(o.up)
 		}
 		o.mu.RUnlock()
 	}

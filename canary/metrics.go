@@ -1,6 +1,8 @@
 package canary
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/certstatus/certstatus_exporter/internal/target"
@@ -22,6 +24,20 @@ var (
 	sourceUp         = target.Desc("certificate_source_up", "Whether the last read of this certificate source succeeded.", "source")
 )
 
+// Histogram buckets, fitted to OCSP: each bucket is a series per origin.
+var (
+	// requestDurationBuckets: an origin answers in milliseconds (from
+	// cache) to a few hundred (signing, a CDN miss). No 5 s bucket: that is
+	// the default request timeout, so it held every observation; 10 s is
+	// the BR limit, for an origin whose timeout is raised towards it.
+	requestDurationBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10}
+	// timeToAuthBuckets: the first answer is seen on a pass (default every
+	// 15 s), so nothing finer than that; 900 s is the default SLA. Past an
+	// hour every certificate is long overdue (ocsp_certificates counts it);
+	// 24 h is the default track_for.
+	timeToAuthBuckets = []float64{15, 30, 60, 120, 300, 600, 900, 1800, 3600, 24 * 3600}
+)
+
 // metrics are the canary's counters and histograms. They live as long
 // as the exporter, across reloads, so counters never go back.
 type metrics struct {
@@ -36,6 +52,38 @@ type metrics struct {
 	evictedUnresolved prometheus.Counter
 	ct                *ctMetrics
 	compliance        *complianceMetrics
+
+	// series are each configured origin's gauge series, labels built once
+	// by initLabels, so a scrape allocates no label set.
+	seriesMu sync.RWMutex
+	series   map[string]*originSeries
+}
+
+// originSeries are one origin's gauge series.
+type originSeries struct {
+	certs                    [3]target.Series // by certStates
+	up                       target.Series
+	oldestThis, newestThis   target.Series
+	earliestNext, latestNext target.Series
+	cdnStatus, cdnOlderThis  target.Series
+}
+
+func newOriginSeries(o string) *originSeries {
+	s := &originSeries{up: target.NewSeries(ocspOriginUp, o),
+		oldestThis: target.NewSeries(ocspOldestThis, o), newestThis: target.NewSeries(ocspNewestThis, o),
+		earliestNext: target.NewSeries(ocspEarliestNext, o), latestNext: target.NewSeries(ocspLatestNext, o),
+		cdnStatus: target.NewSeries(ocspCDNDisagree, o, "status"), cdnOlderThis: target.NewSeries(ocspCDNDisagree, o, "this_update")}
+	for i, st := range certStates() {
+		s.certs[i] = target.NewSeries(ocspCertificates, o, st)
+	}
+	return s
+}
+
+// originSeries is origin o's series; nil if o is not configured.
+func (m *metrics) originSeries(o string) *originSeries {
+	m.seriesMu.RLock()
+	defer m.seriesMu.RUnlock()
+	return m.series[o]
 }
 
 func newMetrics() *metrics {
@@ -48,10 +96,10 @@ func newMetrics() *metrics {
 			Help: "Non-authoritative answers whose cache headers let a CDN keep them."}, []string{"origin", "result"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: target.Namespace, Name: "ocsp_request_duration_seconds",
 			Help:    "Duration of OCSP requests to this origin.",
-			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"origin"}),
+			Buckets: requestDurationBuckets}, []string{"origin"}),
 		timeToAuth: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: target.Namespace, Name: "ocsp_time_to_authoritative_seconds",
 			Help:    "Time from issuance to the first good or revoked answer at this origin.",
-			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 4 * 3600, 24 * 3600}}, []string{"origin"}),
+			Buckets: timeToAuthBuckets}, []string{"origin"}),
 		discovered: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: target.Namespace, Name: "certificates_discovered_total",
 			Help: "Certificates this source found for the first time, by kind."}, []string{"source", "kind"}),
 		sourceErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: target.Namespace, Name: "certificate_source_errors_total",
@@ -72,6 +120,16 @@ func (m *metrics) collectors() []prometheus.Collector {
 // initLabels creates every series of the configured targets at zero, so
 // rates and absent() work from the start.
 func (m *metrics) initLabels(origins, sources []string) {
+	m.seriesMu.Lock()
+	if m.series == nil {
+		m.series = map[string]*originSeries{}
+	}
+	for _, o := range origins {
+		if m.series[o] == nil {
+			m.series[o] = newOriginSeries(o)
+		}
+	}
+	m.seriesMu.Unlock()
 	for _, o := range origins {
 		for _, r := range ocsp.Results() {
 			m.responses.WithLabelValues(o, r.String())
@@ -97,6 +155,11 @@ func (m *metrics) initLabels(origins, sources []string) {
 // forget drops the series of origins and sources no longer configured.
 func (m *metrics) forget(origins, sources []string) {
 	m.compliance.forget(origins)
+	m.seriesMu.Lock()
+	for _, o := range origins {
+		delete(m.series, o)
+	}
+	m.seriesMu.Unlock()
 	for _, o := range origins {
 		l := prometheus.Labels{"origin": o}
 		m.responses.DeletePartialMatch(l)

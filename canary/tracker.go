@@ -42,7 +42,7 @@ type Tracker struct {
 	// the only certificates reconciliation looks at.
 	oneSided               map[int32]struct{}
 	reconcile, reconcileCT bool
-	serialLens  map[uint16]*[maxSerialLen + 1]int32
+	serialLens             map[uint16]*[maxSerialLen + 1]int32
 	// invGrace: how long after a CT log has a certificate it must be in an
 	// inventory source (see inventory.go).
 	invGrace time.Duration

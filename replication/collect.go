@@ -2,6 +2,7 @@ package replication
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,12 +23,18 @@ func collectPrimary(ch chan<- prometheus.Metric, s PrimaryStatus, hist *History,
 		ch <- target.Gauge(primaryWALRate, rate)
 	}
 	collectArchiver(ch, s)
-	senders := map[string]float64{}
-	for _, se := range s.Senders {
-		senders[se.State]++
-	}
-	for state, n := range senders {
-		ch <- target.Gauge(primarySenders, n, state)
+	// Counted without a map: a primary has a few senders.
+	for i, se := range s.Senders {
+		if slices.ContainsFunc(s.Senders[:i], func(o Sender) bool { return o.State == se.State }) {
+			continue // counted with the first of its state
+		}
+		n := 0
+		for _, o := range s.Senders[i:] {
+			if o.State == se.State {
+				n++
+			}
+		}
+		ch <- target.Gauge(primarySenders, float64(n), se.State)
 	}
 	for _, sl := range s.Slots {
 		ch <- target.BoolGauge(slotActive, sl.Active, sl.Name)
@@ -37,7 +44,7 @@ func collectPrimary(ch chan<- prometheus.Metric, s PrimaryStatus, hist *History,
 			safe = float64(*sl.SafeWALSize)
 		}
 		ch <- target.Gauge(slotSafeWALSize, safe, sl.Name)
-		for _, st := range slotWALStatuses() {
+		for _, st := range slotWALStatuses {
 			ch <- target.BoolGauge(slotWALStatus, sl.WALStatus == st, sl.Name, st)
 		}
 		if !sl.InactiveSince.IsZero() {
@@ -66,45 +73,71 @@ func collectArchiver(ch chan<- prometheus.Metric, s PrimaryStatus) {
 	}
 }
 
-func collectReplica(ch chan<- prometheus.Metric, name string, v ReplicaView) {
+// replicaSeries are one replica's series, labels built once per
+// configuration, so a scrape allocates no label set.
+type replicaSeries struct {
+	up, version, receiverRunning, streaming, replayPaused, restoreCommand target.Series
+	lastMsgAge, replayLagSecs, receiveLag, replayLag                      target.Series
+	syncState                                                             [len(syncStateValues)]target.Series
+	slotHoldsNothing, headroom, walLost, unrecoverable, lossETA           target.Series
+}
+
+func newReplicaSeries(name string) *replicaSeries {
+	s := &replicaSeries{
+		up: target.NewSeries(replicaUp, name), version: target.NewSeries(serverVersion, probeReplica, name),
+		receiverRunning: target.NewSeries(replicaReceiverRunning, name), streaming: target.NewSeries(replicaStreaming, name),
+		replayPaused: target.NewSeries(replicaReplayPaused, name), restoreCommand: target.NewSeries(replicaRestoreCommand, name),
+		lastMsgAge: target.NewSeries(replicaLastMsgAge, name), replayLagSecs: target.NewSeries(replicaReplayLagSecs, name),
+		receiveLag: target.NewSeries(replicaReceiveLag, name), replayLag: target.NewSeries(replicaReplayLag, name),
+		slotHoldsNothing: target.NewSeries(replicaSlotHoldsNothing, name), headroom: target.NewSeries(replicaHeadroom, name),
+		walLost: target.NewSeries(replicaWALLost, name), unrecoverable: target.NewSeries(replicaUnrecoverable, name),
+		lossETA: target.NewSeries(replicaLossETA, name),
+	}
+	for i, st := range syncStateValues {
+		s.syncState[i] = target.NewSeries(replicaSyncState, name, st)
+	}
+	return s
+}
+
+func collectReplica(ch chan<- prometheus.Metric, se *replicaSeries, v ReplicaView) {
 	s := v.Status
-	ch <- target.Gauge(serverVersion, float64(s.Version), probeReplica, name)
-	ch <- target.BoolGauge(replicaReceiverRunning, s.ReceiverRunning, name)
+	ch <- se.version.Gauge(float64(s.Version))
+	ch <- se.receiverRunning.Bool(s.ReceiverRunning)
 	if streaming, known := s.Streaming(); known {
-		ch <- target.BoolGauge(replicaStreaming, streaming, name)
+		ch <- se.streaming.Bool(streaming)
 	}
-	ch <- target.BoolGauge(replicaReplayPaused, s.ReplayPaused, name)
-	ch <- target.BoolGauge(replicaRestoreCommand, s.RestoreCommand, name)
+	ch <- se.replayPaused.Bool(s.ReplayPaused)
+	ch <- se.restoreCommand.Bool(s.RestoreCommand)
 	if s.HasLastMessageAge {
-		ch <- target.Gauge(replicaLastMsgAge, s.LastMessageAge.Seconds(), name)
+		ch <- se.lastMsgAge.Gauge(s.LastMessageAge.Seconds())
 	}
-	ch <- target.Gauge(replicaReplayLagSecs, v.ReplayLagSeconds, name)
+	ch <- se.replayLagSecs.Gauge(v.ReplayLagSeconds)
 	if v.HasPrimary {
-		ch <- target.Gauge(replicaReceiveLag, float64(v.ReceiveLagBytes), name)
-		ch <- target.Gauge(replicaReplayLag, float64(v.ReplayLagBytes), name)
+		ch <- se.receiveLag.Gauge(float64(v.ReceiveLagBytes))
+		ch <- se.replayLag.Gauge(float64(v.ReplayLagBytes))
 	}
 	if v.SyncState != "" {
-		for _, st := range syncStates() {
-			ch <- target.BoolGauge(replicaSyncState, v.SyncState == st, name, st)
+		for i, st := range syncStateValues {
+			ch <- se.syncState[i].Bool(v.SyncState == st)
 		}
 	}
 	if v.SlotHoldsNothing || v.SlotStatus != "" { // a slot is configured
-		ch <- target.BoolGauge(replicaSlotHoldsNothing, v.SlotHoldsNothing, name)
+		ch <- se.slotHoldsNothing.Bool(v.SlotHoldsNothing)
 	}
 	if v.HasHeadroom {
-		ch <- target.Gauge(replicaHeadroom, v.HeadroomBytes, name)
-		ch <- target.BoolGauge(replicaWALLost, v.WALLost, name)
-		ch <- target.BoolGauge(replicaUnrecoverable, v.Unrecoverable, name)
+		ch <- se.headroom.Gauge(v.HeadroomBytes)
+		ch <- se.walLost.Bool(v.WALLost)
+		ch <- se.unrecoverable.Bool(v.Unrecoverable)
 	}
 	if v.HasETA {
-		ch <- target.Gauge(replicaLossETA, v.ETASeconds, name)
+		ch <- se.lossETA.Gauge(v.ETASeconds)
 	}
 }
 
 func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
 // slotWALStatuses are the values of pg_replication_slots.wal_status.
-func slotWALStatuses() []string { return []string{"reserved", "extended", "unreserved", "lost"} }
+var slotWALStatuses = [...]string{"reserved", "extended", "unreserved", "lost"}
 
-// syncStates are the values of pg_stat_replication.sync_state.
-func syncStates() []string { return []string{"async", "potential", "sync", "quorum"} }
+// syncStateValues are the values of pg_stat_replication.sync_state.
+var syncStateValues = [...]string{"async", "potential", "sync", "quorum"}

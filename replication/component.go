@@ -35,6 +35,7 @@ type primaryTarget struct {
 type replicaTarget struct {
 	name, slot string
 	upstream   string // another replica's name; "" for the primary
+	series     *replicaSeries
 	probe      *ReplicaProbe
 	hist       *History
 	key        string
@@ -75,7 +76,7 @@ func newReplication(cfg *config.Config, old *replication, logger *slog.Logger) *
 			continue
 		}
 		r.replicas = append(r.replicas, &replicaTarget{
-			name: rep.Name, slot: rep.Slot, upstream: rep.Upstream,
+			name: rep.Name, slot: rep.Slot, upstream: rep.Upstream, series: newReplicaSeries(rep.Name),
 			probe: NewReplicaProbe(rep.Database, rc.Timeout.D()),
 			hist:  NewHistory(rc.History.D(), rc.Interval.D()), key: key, health: newHealth(),
 		})
@@ -250,10 +251,14 @@ func (r *replication) Collect(ch chan<- prometheus.Metric) {
 		if !t.probed() {
 			continue
 		}
+		se := t.series
+		if se == nil { // a target built without newReplication (tests)
+			se = newReplicaSeries(t.name)
+		}
 		t.mu.RLock()
-		ch <- target.BoolGauge(replicaUp, t.health.Up, t.name)
+		ch <- se.up.Bool(t.health.Up)
 		if t.health.Up {
-			collectReplica(ch, t.name, t.view)
+			collectReplica(ch, se, t.view)
 		}
 		t.health.Collect(ch, probeReplica, t.name)
 		t.mu.RUnlock()
