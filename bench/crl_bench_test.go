@@ -1,11 +1,8 @@
 package bench
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"math/big"
 	"runtime"
 	"testing"
@@ -18,21 +15,7 @@ import (
 // the size a large shard reaches, and its issuer.
 func bigCRL(b *testing.B, now time.Time) ([]byte, *x509.Certificate) {
 	const entries = 100_000
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bench CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(der)
-	if err != nil {
-		b.Fatal(err)
-	}
+	ca, key := selfSignedCA(b, "bench CA")
 	list := &x509.RevocationList{Number: big.NewInt(42), ThisUpdate: now.Add(-time.Hour), NextUpdate: now.Add(6 * 24 * time.Hour)}
 	for i := range entries {
 		list.RevokedCertificateEntries = append(list.RevokedCertificateEntries, x509.RevocationListEntry{

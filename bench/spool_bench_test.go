@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
@@ -53,36 +52,19 @@ func spoolDir(b *testing.B) (string, *ocsp.Issuer) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, runtime.NumCPU())
-	for w := range runtime.NumCPU() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < spoolFiles; i += runtime.NumCPU() {
-				tmpl := &x509.Certificate{SerialNumber: probesSerial(i), Subject: pkix.Name{CommonName: fmt.Sprintf("leaf-%d.example", i)},
-					NotBefore: now.Add(-time.Hour), NotAfter: notAfter}
-				der, err := x509.CreateCertificate(rand.Reader, tmpl, p.CA, &key.PublicKey, p.CAKey)
-				if err != nil {
-					errs <- err
-					return
-				}
-				name, body := fmt.Sprintf("%07d.der", i), der
-				if i%2 == 0 {
-					name, body = fmt.Sprintf("%07d.pem", i), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-				}
-				if err := os.WriteFile(filepath.Join(dir, name), body, 0o644); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		b.Fatal(err)
-	}
+	inParallel(b, spoolFiles, runtime.NumCPU(), func(i int) error {
+		tmpl := &x509.Certificate{SerialNumber: probesSerial(i), Subject: pkix.Name{CommonName: fmt.Sprintf("leaf-%d.example", i)},
+			NotBefore: now.Add(-time.Hour), NotAfter: notAfter}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, p.CA, &key.PublicKey, p.CAKey)
+		if err != nil {
+			return err
+		}
+		name, body := fmt.Sprintf("%07d.der", i), der
+		if i%2 == 0 {
+			name, body = fmt.Sprintf("%07d.pem", i), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+		}
+		return os.WriteFile(filepath.Join(dir, name), body, 0o644)
+	})
 	if err := os.WriteFile(caFile, p.CA.Raw, 0o644); err != nil {
 		b.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"strconv"
 	"sync"
 	"testing"
@@ -53,26 +52,11 @@ type sqlCA struct {
 }
 
 func newSQLCA(b *testing.B) *sqlCA {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		b.Fatal(err)
-	}
 	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		b.Fatal(err)
 	}
-	now := time.Now()
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "sqlbench issuing CA", Organization: []string{"certstatus lab"}},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(der)
-	if err != nil {
-		b.Fatal(err)
-	}
+	ca, key := selfSignedCA(b, "sqlbench issuing CA")
 	return &sqlCA{cert: ca, key: key, leafKey: leafKey}
 }
 
@@ -84,37 +68,21 @@ func (ca *sqlCA) issue(b *testing.B, n int) []*x509.Certificate {
 	ca.mu.Unlock()
 	out := make([]*x509.Certificate, n)
 	now := time.Now()
-	var wg sync.WaitGroup
-	errs := make(chan error, 2)
-	for w := range 2 { // the machine's two cores
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < n; i += 2 {
-				name := fmt.Sprintf("sqlbench-%d.lab.example", first+i)
-				tmpl := &x509.Certificate{SerialNumber: probesSerial(first + i), Subject: pkix.Name{CommonName: name},
-					DNSNames: []string{name, "www." + name}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(90 * 24 * time.Hour),
-					KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-					BasicConstraintsValid: true, OCSPServer: []string{"http://ocsp.lab.example/"},
-					IssuingCertificateURL: []string{"http://ca.lab.example/ca.crt"},
-					CRLDistributionPoints: []string{"http://crl.lab.example/0.crl"},
-					Policies:              []x509.OID{mustOID(b, "2.23.140.1.2.1")}}
-				der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &ca.leafKey.PublicKey, ca.key)
-				if err == nil {
-					out[i], err = x509.ParseCertificate(der)
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		b.Fatal(err)
-	}
+	inParallel(b, n, 2, func(i int) error { // the machine's two cores
+		name := fmt.Sprintf("sqlbench-%d.lab.example", first+i)
+		tmpl := &x509.Certificate{SerialNumber: probesSerial(first + i), Subject: pkix.Name{CommonName: name},
+			DNSNames: []string{name, "www." + name}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(90 * 24 * time.Hour),
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+			BasicConstraintsValid: true, OCSPServer: []string{"http://ocsp.lab.example/"},
+			IssuingCertificateURL: []string{"http://ca.lab.example/ca.crt"},
+			CRLDistributionPoints: []string{"http://crl.lab.example/0.crl"},
+			Policies:              []x509.OID{mustOID(b, "2.23.140.1.2.1")}}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &ca.leafKey.PublicKey, ca.key)
+		if err == nil {
+			out[i], err = x509.ParseCertificate(der)
+		}
+		return err
+	})
 	return out
 }
 
