@@ -214,3 +214,42 @@ func (c *expiring) Err() error {
 	}
 	return nil
 }
+
+// A spool folder removed and made again is another folder: its files are
+// new, even under names the old one had.
+func TestDirSourceFolderMadeAgain(t *testing.T) {
+	p := newTestPKI(t)
+	root := t.TempDir()
+	dir := filepath.Join(root, "spool")
+	write := func(serial int64) {
+		t.Helper()
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "0001.der"), p.Leaf(t, serial, false), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := NewDirSource(dir)
+	write(1)
+	if found, err := src.Fetch(context.Background()); err != nil || len(found) != 1 {
+		t.Fatalf("first folder: %d files, %v", len(found), err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	// Another directory first, so the new folder cannot reuse the old
+	// one's inode (which a removed-and-made-again folder may).
+	if err := os.Mkdir(filepath.Join(root, "other"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(2)
+	found, err := src.Fetch(context.Background())
+	if err != nil || len(found) != 1 {
+		t.Fatalf("folder made again: %d files, %v; want its one file", len(found), err)
+	}
+	c, err := ParseIssued(found[0], []*ocsp.Issuer{p.issuer}, time.Now())
+	if err != nil || c.Serial.Int64() != 2 {
+		t.Errorf("read %v, %v; want serial 2", c.Serial, err)
+	}
+}

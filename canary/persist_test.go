@@ -87,11 +87,9 @@ func TestRecoveryReportedAfterRestart(t *testing.T) {
 		t.Fatalf("transitions %v; want overdue", trans)
 	}
 	tr.Record(0, due(1), good(t0), t0.Add(21*time.Minute))
-	// The saved record says authoritative and still overdue-flagged (a
-	// record of the previous version) or, now, recovered with the line
-	// queued in memory: both come back as one recovery.
+	// Saved now, before the pass's Stats reported the recovery: the record
+	// says authoritative and still overdue, and comes back as one recovery.
 	c, states := tr.lookup(keyOf(0, big.NewInt(1)))
-	states[0].setFlag(stateOverdue, true)
 	rec := pe.encode(c, states)
 	k, st, err := pe.decode(c.key, rec)
 	if err != nil {

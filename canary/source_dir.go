@@ -22,8 +22,9 @@ const dirBatch = 1024
 // DirSource reads new files of a spool folder (PEM or DER). It only reads:
 // the CA's files are never changed or removed.
 //
-// A spool file is written once, so a name already read is skipped on its
-// name alone, without a stat: a poll of a folder with nothing new costs one
+// A spool file is written once under a name of its own (a CA's spool names
+// files by serial or by a sequence that never restarts in the same folder),
+// so a name already read is skipped on its name alone, without a stat: a poll of a folder with nothing new costs one
 // listing. Two kinds of name are looked at again (stat, and read again if
 // their modification time or size moved): unreadable ones, so a file
 // rewritten after it could not be read counts again; and a readable one once,
@@ -45,6 +46,10 @@ type DirSource struct {
 	// yet handled; a call cut short by its deadline leaves them for the next.
 	dir   *os.File
 	batch []os.DirEntry
+	// folder is the spool folder as last opened: one removed and made again
+	// is another folder, whose names are all new (told by device and inode:
+	// one made again with the old inode number is not noticed).
+	folder fs.FileInfo
 }
 
 // fileStamp is what a spool file looked like when it was read.
@@ -72,6 +77,12 @@ func (d *DirSource) Fetch(ctx context.Context) ([]Found, error) {
 		f, err := os.Open(d.path)
 		if err != nil {
 			return nil, &pgconn.ProbeError{Reason: pgconn.ReasonOther, Err: err}
+		}
+		if info, err := f.Stat(); err == nil {
+			if d.folder != nil && !os.SameFile(d.folder, info) {
+				d.seen, d.recheck = map[string]uint32{}, map[string]fileStamp{}
+			}
+			d.folder = info
 		}
 		d.dir, d.batch = f, nil
 		d.gen++
@@ -135,8 +146,11 @@ func (d *DirSource) visit(e os.DirEntry) (f Found, ok, touched bool) {
 		}
 	}
 	f, st, err := d.read(name, e)
-	if errors.Is(err, fs.ErrNotExist) {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return Found{}, false, true // removed meanwhile
+	case err != nil: // neither openable nor stat-able: unreadable, looked at again
+		f, st = Found{ID: name, Unreadable: true}, fileStamp{unreadable: true}
 	}
 	d.seen[name] = d.gen
 	d.recheck[name] = st

@@ -271,10 +271,9 @@ func (t *Tracker) insert(c tracked, states []originState) int32 {
 			*s = states[o]
 		}
 		if s.authoritative() && s.overdue() {
-			// Answered after it was found overdue, and saved before the
-			// recovery was reported (a crash in between): report it now.
-			s.setFlag(stateOverdue, false)
-			t.queues[o].recovered = append(t.queues[o].recovered, t.transition(slot, s, time.Now().UnixNano()))
+			// Answered after it was found overdue, saved before the recovery
+			// was reported (a crash in between): the next Stats reports it.
+			t.queues[o].recovered = append(t.queues[o].recovered, c.key)
 		}
 		t.enqueue(slot, o)
 	}

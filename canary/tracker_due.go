@@ -62,10 +62,11 @@ func (sc Schedule) allowance(q *originQueue, at int64) int {
 	if q.refilledAt == 0 {
 		q.tokens = full
 	} else {
-		q.tokens = min(full, q.tokens+sc.Rate*float64(at-q.refilledAt)/1e9)
+		// A clock stepped back refills nothing (and lifts no limit).
+		q.tokens = min(full, q.tokens+sc.Rate*float64(max(at-q.refilledAt, 0))/1e9)
 	}
 	q.refilledAt = at
-	return int(q.tokens)
+	return max(int(q.tokens), 0)
 }
 
 // SetSchedule changes the schedule; the recheck queues are reordered.
@@ -91,9 +92,10 @@ type Due struct {
 }
 
 // Due lists what origin o should be asked now: every certificate not yet
-// authoritative there, never-answered ones first, then the authoritative
-// ones due for a recheck, soonest due first, at most the schedule's budget.
-// Certificates found expired on the way are dropped.
+// authoritative there (in a pass woken early, only those the last pass did
+// not ask), never-answered ones first, then the authoritative ones due for a
+// recheck, soonest due first, at most the schedule's budget. Certificates
+// found expired on the way are dropped.
 func (t *Tracker) Due(o int, now time.Time) []Due {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -101,9 +103,12 @@ func (t *Tracker) Due(o int, now time.Time) []Due {
 	at := now.UnixNano()
 	q := &t.queues[o]
 	var fresh, again []Due
-	// A pass woken early by new certificates does not ask again what was
-	// asked less than half an interval ago.
-	recent := at - int64(t.sched.Pass)/2
+	// A pass woken early by new certificates (less than half an interval
+	// after the last) does not ask again what the last pass asked; a
+	// regular pass asks everything waiting.
+	early := q.passAt != 0 && at-q.passAt < int64(t.sched.Pass)/2
+	lastPass := q.passAt / 1e9 // lastCheck is in seconds
+	q.passAt = at
 	for i := 0; i < len(q.waiting); {
 		slot := q.waiting[i]
 		if c := &t.certs[slot]; c.notAfter != 0 && c.notAfter < at {
@@ -111,7 +116,7 @@ func (t *Tracker) Due(o int, now time.Time) []Due {
 			continue
 		}
 		i++
-		if s := t.state(slot, o); s.result != ocsp.ResultNone && int64(s.lastCheck)*1e9 > recent {
+		if s := t.state(slot, o); early && s.result != ocsp.ResultNone && int64(s.lastCheck) >= lastPass {
 			continue
 		}
 		d := t.due(slot, o)
@@ -204,8 +209,7 @@ func (t *Tracker) Record(o int, d Due, res ocsp.Outcome, at time.Time) (timeToAu
 		t.changed(c.key) // a refreshed answer: its dates survive a restart
 	}
 	if !wasAuth && s.overdue() {
-		s.setFlag(stateOverdue, false)
-		t.queues[o].recovered = append(t.queues[o].recovered, t.transition(slot, s, at.UnixNano()))
+		t.queues[o].recovered = append(t.queues[o].recovered, c.key)
 	}
 	if s.flags&stateFirstAuth != 0 {
 		return 0, false

@@ -51,7 +51,10 @@ func (t *Tracker) evict() Evictions {
 	want := t.index.n - t.max + max(t.max/100, 1) - 1
 	var ev Evictions
 	for slot := range t.held { // resolved since the last Expire
-		if ev.Resolved < want && t.resolved(slot) {
+		if ev.Resolved >= want {
+			break
+		}
+		if t.resolved(slot) {
 			t.remove(slot)
 			ev.Resolved++
 		}

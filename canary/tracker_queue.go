@@ -11,9 +11,12 @@ type originQueue struct {
 	// cdnOlder (a CDN only): authoritative here with an older thisUpdate
 	// than a compared origin's.
 	cdnOlder int
-	// recovered: certificates that were overdue and are now authoritative,
-	// until Stats reports them.
-	recovered []Transition
+	// recovered: certificates found overdue here and answered
+	// authoritatively since; their overdue flag stays set (and saved) until
+	// Stats reports the recovery, so a crash in between does not lose it.
+	recovered []certKey
+	// passAt: when the last Due began, to tell a pass woken early.
+	passAt int64
 	// backlog: how late the most overdue recheck was at the last Due (Unix
 	// ns); sampleAt: where ComplianceSample reads the heap next.
 	backlog  int64

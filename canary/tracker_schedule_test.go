@@ -235,18 +235,41 @@ func TestRecheckBeforeTheAnswerGoesStale(t *testing.T) {
 	}
 }
 
-// A pass woken early by new certificates skips what it asked less than
-// half an interval ago; a never-asked certificate is always asked.
+// A pass woken early by new certificates skips what the last pass asked; a
+// never-asked certificate is always asked, and a regular pass asks all.
 func TestWokenPassSkipsWhatWasJustAsked(t *testing.T) {
 	tr := NewTracker(1, 10)
 	tr.SetSchedule(Schedule{Recheck: 5 * time.Minute, TrackFor: day, Pass: 15 * time.Second})
 	tr.Add(issued(1, t0))
-	tr.Record(0, due(1), ocsp.Outcome{Result: ocsp.ResultUnauthorized}, t0)
+	tr.Due(0, t0) // a regular pass
+	tr.Record(0, due(1), ocsp.Outcome{Result: ocsp.ResultUnauthorized}, t0.Add(time.Second))
 	tr.Add(issued(2, t0))
 	if d := tr.Due(0, t0.Add(5*time.Second)); len(d) != 1 || d[0].Serial.Int64() != 2 {
 		t.Errorf("woken 5s after: %v; want only the never-asked serial 2", d)
 	}
 	if d := tr.Due(0, t0.Add(15*time.Second)); len(d) != 2 {
 		t.Errorf("the next regular pass: %d due, want 2", len(d))
+	}
+	// A slow pass: answered 10s after it began; the next tick asks again.
+	tr.Record(0, due(1), ocsp.Outcome{Result: ocsp.ResultUnauthorized}, t0.Add(25*time.Second))
+	if d := tr.Due(0, t0.Add(30*time.Second)); len(d) != 2 {
+		t.Errorf("the tick after a slow pass: %d due, want 2", len(d))
+	}
+}
+
+// A wall clock stepped back neither refills the recheck budget nor lifts it.
+func TestRecheckBudgetSurvivesAClockStep(t *testing.T) {
+	tr := NewTracker(1, 100)
+	tr.SetSchedule(Schedule{Recheck: time.Minute, TrackFor: day, Rate: 1, Pass: 2 * time.Second}) // 2 per pass
+	for s := int64(1); s <= 10; s++ {
+		tr.Add(issued(s, t0))
+		tr.Record(0, due(s), good(t0), t0)
+	}
+	now := t0.Add(time.Hour)
+	if d := tr.Due(0, now); len(d) != 2 {
+		t.Fatalf("first pass: %d rechecks, want the budget's 2", len(d))
+	}
+	if d := tr.Due(0, now.Add(-10*time.Second)); len(d) != 0 {
+		t.Errorf("after the clock stepped back: %d rechecks, want 0", len(d))
 	}
 }

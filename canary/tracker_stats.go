@@ -40,9 +40,8 @@ func (t *Tracker) Stats(o int, now time.Time, sla time.Duration) (OriginStats, [
 	defer t.publish()
 	q := &t.queues[o]
 	st := OriginStats{Authoritative: q.recheck.len(), CDNOlderThisUpdate: q.cdnOlder, RecheckBacklog: time.Duration(q.backlog)}
-	trans := q.recovered
-	q.recovered = nil
 	deadline, at := now.Add(-sla).UnixNano(), now.UnixNano()
+	trans := t.recoveries(q, o, at)
 	with, cdn := t.cdns[o]
 	for _, slot := range q.waiting {
 		c, s := &t.certs[slot], t.state(slot, o)
@@ -68,6 +67,26 @@ func (t *Tracker) Stats(o int, now time.Time, sla time.Duration) (OriginStats, [
 		st.EarliestNextUpdate, st.LatestNextUpdate = time.Unix(int64(lo), 0), time.Unix(int64(hi), 0)
 	}
 	return st, trans
+}
+
+// recoveries reports the certificates answered authoritatively at origin o
+// since they were found overdue there, and clears their flags.
+func (t *Tracker) recoveries(q *originQueue, o int, at int64) []Transition {
+	var trans []Transition
+	for _, k := range q.recovered {
+		slot, ok := t.find(k)
+		if !ok {
+			continue // gone meanwhile
+		}
+		// Not authoritative again by now: still overdue, nothing to report.
+		if s := t.state(slot, o); s.authoritative() && s.overdue() {
+			s.setFlag(stateOverdue, false)
+			t.changed(k)
+			trans = append(trans, t.transition(slot, s, at))
+		}
+	}
+	q.recovered = q.recovered[:0]
+	return trans
 }
 
 func (t *Tracker) transition(slot int32, s *originState, at int64) Transition {
