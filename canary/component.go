@@ -421,7 +421,7 @@ func (c *canary) Collect(ch chan<- prometheus.Metric) {
 				ch <- se.earliestNext.Gauge(target.Unix(st.EarliestNextUpdate))
 				ch <- se.latestNext.Gauge(target.Unix(st.LatestNextUpdate))
 			}
-			ch <- target.Gauge(ocspBacklog, st.RecheckBacklog.Seconds(), o.name)
+			ch <- se.backlog.Gauge(st.RecheckBacklog.Seconds())
 			if o.cdn {
 				ch <- se.cdnStatus.Gauge(float64(st.CDNWorseStatus))
 				ch <- se.cdnOlderThis.Gauge(float64(st.CDNOlderThisUpdate))

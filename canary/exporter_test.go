@@ -212,6 +212,15 @@ certstatus_ocsp_origin_up{origin="hung"} 0
 `), "certstatus_ocsp_origin_up"); err != nil {
 		t.Error(err)
 	}
+	// Three certificates are far within the default recheck budget.
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP certstatus_ocsp_recheck_backlog_seconds How late the most overdue recheck at this origin was when its recheck budget ran out in the last pass (0: none waited).
+# TYPE certstatus_ocsp_recheck_backlog_seconds gauge
+certstatus_ocsp_recheck_backlog_seconds{origin="fast"} 0
+certstatus_ocsp_recheck_backlog_seconds{origin="hung"} 0
+`), "certstatus_ocsp_recheck_backlog_seconds"); err != nil {
+		t.Error(err)
+	}
 }
 
 func countState(mfs []*dto.MetricFamily, origin, state string) float64 {

@@ -66,13 +66,15 @@ type originSeries struct {
 	oldestThis, newestThis   target.Series
 	earliestNext, latestNext target.Series
 	cdnStatus, cdnOlderThis  target.Series
+	backlog                  target.Series
 }
 
 func newOriginSeries(o string) *originSeries {
 	s := &originSeries{up: target.NewSeries(ocspOriginUp, o),
 		oldestThis: target.NewSeries(ocspOldestThis, o), newestThis: target.NewSeries(ocspNewestThis, o),
 		earliestNext: target.NewSeries(ocspEarliestNext, o), latestNext: target.NewSeries(ocspLatestNext, o),
-		cdnStatus: target.NewSeries(ocspCDNDisagree, o, "status"), cdnOlderThis: target.NewSeries(ocspCDNDisagree, o, "this_update")}
+		cdnStatus: target.NewSeries(ocspCDNDisagree, o, "status"), cdnOlderThis: target.NewSeries(ocspCDNDisagree, o, "this_update"),
+		backlog: target.NewSeries(ocspBacklog, o)}
 	for i, st := range certStates() {
 		s.certs[i] = target.NewSeries(ocspCertificates, o, st)
 	}
