@@ -25,18 +25,22 @@ var (
 )
 
 // Histogram buckets, fitted to OCSP: each bucket is a series per origin.
-var (
-	// requestDurationBuckets: an origin answers in milliseconds (from
-	// cache) to a few hundred (signing, a CDN miss). No 5 s bucket: that is
-	// the default request timeout, so it held every observation; 10 s is
-	// the BR limit, for an origin whose timeout is raised towards it.
-	requestDurationBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10}
-	// timeToAuthBuckets: the first answer is seen on a pass (default every
-	// 15 s), so nothing finer than that; 900 s is the default SLA. Past an
-	// hour every certificate is long overdue (ocsp_certificates counts it);
-	// 24 h is the default track_for.
-	timeToAuthBuckets = []float64{15, 30, 60, 120, 300, 600, 900, 1800, 3600, 24 * 3600}
-)
+
+// requestDurationBuckets: an origin answers in milliseconds (from cache) to
+// a few hundred (signing, a CDN miss). No 5 s bucket: that is the default
+// request timeout, so it held every observation; 10 s is the BR limit, for
+// an origin whose timeout is raised towards it.
+func requestDurationBuckets() []float64 {
+	return []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10}
+}
+
+// timeToAuthBuckets: the first answer is seen on a pass (default every
+// 15 s), so nothing finer than that; 900 s is the default SLA. Past an hour
+// every certificate is long overdue (ocsp_certificates counts it); 24 h is
+// the default track_for.
+func timeToAuthBuckets() []float64 {
+	return []float64{15, 30, 60, 120, 300, 600, 900, 1800, 3600, 24 * 3600}
+}
 
 // metrics are the canary's counters and histograms. They live as long
 // as the exporter, across reloads, so counters never go back.
@@ -98,10 +102,10 @@ func newMetrics() *metrics {
 			Help: "Non-authoritative answers whose cache headers let a CDN keep them."}, []string{"origin", "result"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: target.Namespace, Name: "ocsp_request_duration_seconds",
 			Help:    "Duration of OCSP requests to this origin.",
-			Buckets: requestDurationBuckets}, []string{"origin"}),
+			Buckets: requestDurationBuckets()}, []string{"origin"}),
 		timeToAuth: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: target.Namespace, Name: "ocsp_time_to_authoritative_seconds",
 			Help:    "Time from issuance to the first good or revoked answer at this origin.",
-			Buckets: timeToAuthBuckets}, []string{"origin"}),
+			Buckets: timeToAuthBuckets()}, []string{"origin"}),
 		discovered: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: target.Namespace, Name: "certificates_discovered_total",
 			Help: "Certificates this source found for the first time, by kind."}, []string{"source", "kind"}),
 		sourceErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: target.Namespace, Name: "certificate_source_errors_total",

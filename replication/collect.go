@@ -44,7 +44,7 @@ func collectPrimary(ch chan<- prometheus.Metric, s PrimaryStatus, hist *History,
 			safe = float64(*sl.SafeWALSize)
 		}
 		ch <- target.Gauge(slotSafeWALSize, safe, sl.Name)
-		for _, st := range slotWALStatuses {
+		for _, st := range slotWALStatuses() {
 			ch <- target.BoolGauge(slotWALStatus, sl.WALStatus == st, sl.Name, st)
 		}
 		if !sl.InactiveSince.IsZero() {
@@ -78,7 +78,7 @@ func collectArchiver(ch chan<- prometheus.Metric, s PrimaryStatus) {
 type replicaSeries struct {
 	up, version, receiverRunning, streaming, replayPaused, restoreCommand target.Series
 	lastMsgAge, replayLagSecs, receiveLag, replayLag                      target.Series
-	syncState                                                             [len(syncStateValues)]target.Series
+	syncState                                                             [syncStates]target.Series
 	slotHoldsNothing, headroom, walLost, unrecoverable, lossETA           target.Series
 }
 
@@ -93,7 +93,7 @@ func newReplicaSeries(name string) *replicaSeries {
 		walLost: target.NewSeries(replicaWALLost, name), unrecoverable: target.NewSeries(replicaUnrecoverable, name),
 		lossETA: target.NewSeries(replicaLossETA, name),
 	}
-	for i, st := range syncStateValues {
+	for i, st := range syncStateValues() {
 		s.syncState[i] = target.NewSeries(replicaSyncState, name, st)
 	}
 	return s
@@ -117,7 +117,7 @@ func collectReplica(ch chan<- prometheus.Metric, se *replicaSeries, v ReplicaVie
 		ch <- se.replayLag.Gauge(float64(v.ReplayLagBytes))
 	}
 	if v.SyncState != "" {
-		for i, st := range syncStateValues {
+		for i, st := range syncStateValues() {
 			ch <- se.syncState[i].Bool(v.SyncState == st)
 		}
 	}
@@ -137,7 +137,10 @@ func collectReplica(ch chan<- prometheus.Metric, se *replicaSeries, v ReplicaVie
 func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
 // slotWALStatuses are the values of pg_replication_slots.wal_status.
-var slotWALStatuses = [...]string{"reserved", "extended", "unreserved", "lost"}
+func slotWALStatuses() [4]string { return [...]string{"reserved", "extended", "unreserved", "lost"} }
 
-// syncStateValues are the values of pg_stat_replication.sync_state.
-var syncStateValues = [...]string{"async", "potential", "sync", "quorum"}
+// syncStateValues are the values of pg_stat_replication.sync_state (an
+// array: no allocation when a scrape ranges over it).
+func syncStateValues() [syncStates]string { return [...]string{"async", "potential", "sync", "quorum"} }
+
+const syncStates = 4
