@@ -30,6 +30,9 @@ const (
 	// more are issued between two polls.
 	sqlWindowCerts = 100_000
 	sqlNewPerPoll  = 100
+	// sqlPollInterval is ocsp.interval's default: the new rows of a poll
+	// were issued over this long.
+	sqlPollInterval = 15 * time.Second
 	// sqlQueryBefore reads the whole window at every poll (the old way);
 	// sqlQueryAfter is the incremental query of README.md, with the index
 	// sqlIndex on issued_at.
@@ -114,16 +117,19 @@ func (ca *sqlCA) insert(b *testing.B, ctx context.Context, conn *pgx.Conn, label
 	return der
 }
 
-// issueNew inserts sqlNewPerPoll new certificates, each issued after every
-// row already in the table, and returns their DER bytes.
+// issueNew inserts sqlNewPerPoll new certificates issued over one poll
+// interval after every row already in the table (as a CA issuing steadily
+// between two polls: what the source's lookback re-reads depends on it),
+// and returns their DER bytes.
 func (ca *sqlCA) issueNew(b *testing.B, ctx context.Context, conn *pgx.Conn) int {
 	certs := ca.issue(b, sqlNewPerPoll)
-	now := time.Now().Truncate(time.Microsecond)
-	if !now.After(ca.last) {
-		now = ca.last.Add(time.Microsecond)
+	start := time.Now().Truncate(time.Microsecond)
+	if !start.After(ca.last) {
+		start = ca.last
 	}
-	der := ca.insert(b, ctx, conn, "sqlbench-new", certs, func(i int) time.Time { return now.Add(time.Duration(i) * time.Microsecond) })
-	ca.last = now.Add(sqlNewPerPoll * time.Microsecond)
+	step := sqlPollInterval / sqlNewPerPoll
+	der := ca.insert(b, ctx, conn, "sqlbench-new", certs, func(i int) time.Time { return start.Add(time.Duration(i+1) * step) })
+	ca.last = start.Add(sqlPollInterval)
 	return der
 }
 
@@ -213,8 +219,10 @@ func sqlPoll(b *testing.B, lab *labtest.Lab, ctx context.Context, conn *pgx.Conn
 	st := store.Open(b.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	defer st.Close()
 	const trackFor = time.Hour
+	// The default lookback, as a loaded configuration has it.
 	src := canary.NewSQLSource(config.Source{Name: "certdb", Type: config.SourceSQL, Inventory: true,
-		Database: labDB(lab, "LAB_PRIMARY_DSN"), Query: query}, 10*time.Second, st, time.Now().Add(-trackFor))
+		Database: labDB(lab, "LAB_PRIMARY_DSN"), Query: query, Lookback: config.Duration(config.DefaultLookback)},
+		10*time.Second, st, time.Now().Add(-trackFor))
 	defer src.Close()
 	seen := canary.NewSeenSet(sqlMaxTracked)
 	poll := func() int {

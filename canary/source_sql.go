@@ -42,25 +42,33 @@ const positionBucket = "source_positions"
 //
 // with an index on issued_at. So that rows sharing the last time of a page
 // are not lost, the mark stays at the page's previous distinct time and the
-// boundary rows are read again (and skipped as already seen).
+// boundary rows are read again (and skipped as already seen). $1 is the mark
+// less the source's lookback: a row stamped before the mark by a transaction
+// that committed after the read (inserts committing out of order) is read
+// on a later poll, not skipped for ever. A read through the lookback that
+// did not move the mark (a page filled by rows already read) is followed by
+// one from the mark itself, so a window denser than LIMIT still progresses.
 type SQLSource struct {
-	name  string
-	db    *pgconn.Conn
-	query string
-	st    *store.Store
+	name     string
+	db       *pgconn.Conn
+	query    string
+	lookback time.Duration
+	st       *store.Store
 	// mark is the high-water mark of an incremental query; zero otherwise.
 	mark time.Time
 	// unsaved: mark moved since it was last written (see Commit).
 	unsaved bool
 	// behind: the last read moved the mark (see marker.Behind).
 	behind bool
+	// fromMark: the next read starts at the mark, not the lookback.
+	fromMark bool
 }
 
 // NewSQLSource makes a source whose calls are bounded by timeout. An
 // incremental query starts at the persisted mark, or at start (now minus
 // track_for) on its first run.
 func NewSQLSource(s config.Source, timeout time.Duration, st *store.Store, start time.Time) *SQLSource {
-	src := &SQLSource{name: s.Name, db: pgconn.New(s.Database, timeout), query: s.Query, st: st}
+	src := &SQLSource{name: s.Name, db: pgconn.New(s.Database, timeout), query: s.Query, lookback: s.Lookback.D(), st: st}
 	if strings.Contains(s.Query, "$1") {
 		src.mark = start
 		_ = st.Load(positionBucket, func(k, v []byte) error {
@@ -84,8 +92,12 @@ func (s *SQLSource) Fetch(ctx context.Context) ([]Found, error) {
 	// The extended protocol with described result types: bytea arrives in
 	// binary, half the bytes of the simple protocol's hex text.
 	args := []any{pgx.QueryExecModeDescribeExec}
+	lookback := s.lookback
+	if s.fromMark {
+		lookback = 0
+	}
 	if !s.mark.IsZero() {
-		args = append(args, s.mark)
+		args = append(args, s.mark.Add(-lookback))
 	}
 	rows, err := conn.Query(ctx, s.query, args...)
 	if err != nil {
@@ -98,6 +110,7 @@ func (s *SQLSource) Fetch(ctx context.Context) ([]Found, error) {
 	}
 	if !s.mark.IsZero() {
 		s.advance(times)
+		s.fromMark = lookback > 0 && !s.behind
 	}
 	return out, nil
 }

@@ -101,7 +101,11 @@ type Source struct {
 	Inventory bool `yaml:"inventory"`
 	Database  `yaml:",inline"`
 	Query     string `yaml:"query"`
-	Path      string `yaml:"path"`
+	// Lookback (an incremental sql query): how far behind its high-water
+	// mark $1 is, so that rows committed after rows with later times (two
+	// inserting transactions committing out of order) are still read.
+	Lookback Duration `yaml:"lookback"`
+	Path     string   `yaml:"path"`
 
 	// A ct source: a CT log's read URL, its API (static or rfc6962), its
 	// public key (PEM file), its checkpoint origin (static only), and where
@@ -148,6 +152,7 @@ const (
 	DefaultRecheckInterval     = 5 * time.Minute
 	DefaultMaxTracked          = 200000
 	DefaultRecheckRate         = 100
+	DefaultLookback            = 5 * time.Second
 	DefaultConcurrency         = 4
 )
 
@@ -173,6 +178,11 @@ func (c *Config) applyDefaults() {
 		o.MaxTracked = DefaultMaxTracked
 	}
 	c.CRL.applyDefaults()
+	for i := range o.Sources {
+		if o.Sources[i].Type == SourceSQL {
+			setDefault(&o.Sources[i].Lookback, DefaultLookback)
+		}
+	}
 	for i := range o.Origins {
 		setDefault(&o.Origins[i].Timeout, o.Timeout.D())
 		if o.Origins[i].Method == "" {

@@ -26,6 +26,9 @@ func TestLoadGood(t *testing.T) {
 	if o := cfg.OCSP.Origins[1]; o.Method != "POST" || !o.CDN || o.Timeout.D() != 5*time.Second || o.Concurrency != DefaultConcurrency {
 		t.Errorf("origin cdn = %+v", o)
 	}
+	if src := cfg.OCSP.Sources[0]; src.Type != SourceSQL || src.Lookback.D() != DefaultLookback {
+		t.Errorf("sql source lookback %s, want the default %s", src.Lookback.D(), DefaultLookback)
+	}
 	if !strings.Contains(cfg.OCSP.Sources[0].DSN, ":env-secret@") {
 		t.Errorf("${CERTDB_PASSWORD} not expanded: %q", Scrub(cfg.OCSP.Sources[0].DSN))
 	}

@@ -235,14 +235,17 @@ func (v *validator) source(key string, s *Source, names map[string]string) {
 		if s.Path != "" {
 			v.add(key+".path", "path belongs to dir sources, not sql")
 		}
+		if s.Lookback < 0 {
+			v.add(key+".lookback", "lookback must not be negative")
+		}
 	case SourceDir:
 		if s.Path == "" {
 			v.add(key+".path", "path is required for a dir source")
 		} else if st, err := os.Stat(s.Path); err != nil || !st.IsDir() {
 			v.add(key+".path", "%s is not a readable directory", s.Path)
 		}
-		if s.DSN != "" || s.Query != "" {
-			v.add(key+".dsn", "dsn and query belong to sql sources, not dir")
+		if s.DSN != "" || s.Query != "" || s.Lookback != 0 {
+			v.add(key+".dsn", "dsn, query and lookback belong to sql sources, not dir")
 		}
 	case SourceCT:
 		v.ctSource(key, s)

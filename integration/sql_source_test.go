@@ -14,9 +14,10 @@ import (
 	"github.com/certstatus/certstatus_exporter/store"
 )
 
-// An incremental sql source ($1 = high-water mark) reads every row once
-// however the LIMIT cuts groups of rows with the same issuance time, and a
-// new source on the same store resumes from the persisted mark.
+// An incremental sql source ($1 = high-water mark less the lookback) reads
+// every row however the LIMIT cuts groups of rows with the same issuance
+// time, and a row committed late behind the mark; a new source on the same
+// store resumes from the persisted mark.
 func TestSQLSourceIncremental(t *testing.T) {
 	lab := labtest.Up(t)
 	lab.Run(t, "bulk", "40")
@@ -27,7 +28,8 @@ GRANT SELECT ON inc_test TO monitor;`)
 	e := lab.Env
 	src := config.Source{Name: "inc", Type: config.SourceSQL,
 		Database: config.Database{DSN: e["LAB_PRIMARY_DSN"], PasswordFile: e["LAB_PASSWORD_FILE"]},
-		Query:    "SELECT pem, issued_at FROM inc_test WHERE issued_at > $1 ORDER BY issued_at LIMIT 15"}
+		Query:    "SELECT pem, issued_at FROM inc_test WHERE issued_at > $1 ORDER BY issued_at LIMIT 15",
+		Lookback: config.Duration(time.Second)}
 	st := store.Open(t.TempDir(), promslog.NewNopLogger())
 	defer st.Close()
 	start := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
@@ -70,9 +72,17 @@ WHERE ca_label = 'bulk' AND pem NOT IN (SELECT pem FROM inc_test) LIMIT 5`)
 	if n := read(s); n != 5 {
 		t.Errorf("%d new rows after inserting 5", n)
 	}
+	// A row stamped before the mark but committed after the last read (two
+	// inserting transactions committing out of order) is within the
+	// lookback: read, not skipped for ever.
+	lab.SQL(t, "primary", `INSERT INTO inc_test SELECT pem, timestamptz '2026-11-27 00:00:59.5+00' FROM certificates
+WHERE ca_label = 'bulk' AND pem NOT IN (SELECT pem FROM inc_test) LIMIT 1`)
+	if n := read(s) + read(s); n != 1 {
+		t.Errorf("%d new rows after a late commit 0.5 s behind the mark; want 1", n)
+	}
 	var got []string
 	_ = st.Load("source_positions", func(k, v []byte) error { got = append(got, fmt.Sprintf("%s=%s", k, v)); return nil })
-	if len(got) != 1 || got[0] != "inc=2026-11-27T00:01:00Z" {
+	if len(got) != 1 || got[0] != "inc=2026-11-27T00:00:59.5Z" {
 		t.Errorf("persisted position %v", got)
 	}
 }
