@@ -188,8 +188,9 @@ func (t *Tracker) originStates(slot int32) []originState {
 
 // resolved: authoritative at every origin.
 func (t *Tracker) resolved(slot int32) bool {
-	for i := range t.originStates(slot) {
-		if !t.originStates(slot)[i].authoritative() {
+	states := t.originStates(slot)
+	for i := range states {
+		if !states[i].authoritative() {
 			return false
 		}
 	}

@@ -12,7 +12,7 @@ import (
 
 // rank is this origin's incident-view state for a certificate published
 // at publishedAt, as view.StateRank numbers it; deadline is now − SLA.
-func (s *originState) rank(publishedAt, deadline int64) int {
+func (s originState) rank(publishedAt, deadline int64) int {
 	switch {
 	case s.authoritative():
 		return rankAuthoritative
@@ -91,8 +91,8 @@ func (t *Tracker) Certificates(q view.CertificateQuery, now time.Time, sla time.
 			continue
 		}
 		worst, ok := 0, want < 0
-		for i := range t.originStates(slot) {
-			r := t.originStates(slot)[i].rank(c.publishedAt, deadline)
+		for _, s := range t.originStates(slot) {
+			r := s.rank(c.publishedAt, deadline)
 			worst = max(worst, r)
 			ok = ok || r == want
 		}
@@ -117,7 +117,7 @@ func (t *Tracker) Certificates(q view.CertificateQuery, now time.Time, sla time.
 			vc.Issuer = issuers[c.key.issuer]
 		}
 		for i, s := range t.originStates(m.slot) {
-			a := view.OriginAnswer{State: view.States()[(&s).rank(c.publishedAt, deadline)], Result: s.result.String()}
+			a := view.OriginAnswer{State: view.States()[s.rank(c.publishedAt, deadline)], Result: s.result.String()}
 			if i < len(origins) {
 				a.Origin = origins[i]
 			}
